@@ -1,0 +1,271 @@
+"""The `churn-survey` command: parses arguments and calls the library; user errors exit non-zero."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from survey_tui import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Exit codes beyond click's 2 for usage errors.
+EXIT_PROBLEM = 1
+EXIT_EMPTY = 3
+EXIT_DATABASE = 4
+
+QUEUE_HEADERS = ("id", "phone", "name", "branch", "disconnected", "package", "status", "attempts",
+                 "callback")
+
+
+class Failure(click.ClickException):
+    """A user error: printed as `error: message`, no traceback."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_PROBLEM) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def user_errors(command: F) -> F:
+    """Translate the library's errors into Failure with the right exit code."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from survey_tui.call_list import CallListError
+        from survey_tui.model import QuestionnaireError
+        from survey_tui.store import StoreError, StoreUnavailable
+
+        try:
+            return command(*args, **kwargs)
+        except StoreUnavailable as error:
+            raise Failure(str(error), EXIT_DATABASE) from error
+        except (StoreError, CallListError) as error:
+            raise Failure(str(error)) from error
+        except QuestionnaireError as error:
+            raise Failure(f"the questionnaire has problems:\n{error}") from error
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_store(ctx: click.Context) -> Any:
+    from survey_tui.store import Store
+
+    store = Store.open(ctx.obj["db"])
+    ctx.call_on_close(store.close)
+    if store.upgraded_from is not None:
+        click.echo(
+            f"note: upgraded {store.location} from schema {store.upgraded_from}; "
+            "a copy of the old file was kept beside it" if store.is_sqlite else
+            f"note: upgraded {store.location} from schema {store.upgraded_from}",
+            err=True,
+        )
+    return store
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    metavar="PATH_OR_URL",
+    envvar="CHURN_SURVEY_DB",
+    help="SQLite file or postgresql:// URL [env CHURN_SURVEY_DB; default ./survey.db].",
+)
+@click.version_option(__version__, prog_name="churn-survey")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """Broadband churn survey: call lists, questionnaires, interviews and their coding.
+
+    Exit codes: 0 done, 1 bad input, 2 bad usage, 3 nothing to claim, 4 database unavailable.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["db"] = db
+
+
+# -- questionnaires -----------------------------------------------------------------------------
+
+
+@cli.group()
+def questionnaire() -> None:
+    """Check and list questionnaire files (YAML)."""
+
+
+@questionnaire.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def questionnaire_check(files: tuple[str, ...]) -> None:
+    """Report every problem of FILES with file, line and question id; exit 1 on any."""
+    from survey_tui.model import check_questionnaire
+
+    failed = 0
+    for file in files:
+        problems = check_questionnaire(file)
+        for problem in problems:
+            click.echo(str(problem))
+        if problems:
+            failed += 1
+        else:
+            click.echo(f"{file}: ok")
+    if failed:
+        raise Failure(f"{failed} of {len(files)} questionnaire file(s) have problems")
+
+
+@questionnaire.command("list")
+def questionnaire_list() -> None:
+    """List the shipped questionnaires with their question ids."""
+    from survey_tui.model import load_questionnaire
+    from survey_tui.resources import shipped_questionnaires
+
+    for path in shipped_questionnaires():
+        loaded = load_questionnaire(path)
+        ids = ", ".join(q.id for q in loaded.answerable)
+        click.echo(f"{loaded.id} (version {loaded.version}): {loaded.title}\n  {path}\n  {ids}")
+
+
+# -- the call list ------------------------------------------------------------------------------
+
+
+@cli.group()
+def sample() -> None:
+    """The call list: customers who cancelled broadband."""
+
+
+@sample.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--show-skipped", is_flag=True, help="List every skipped row, not just the first 10.")
+@click.pass_context
+@user_errors
+def sample_import(ctx: click.Context, file: str, show_skipped: bool) -> None:
+    """Import a call list (CSV in UTF-8 or GBK, or XLSX) with Chinese or English headers.
+
+    Columns: 手机号/电话/phone (required), 账号/宽带账号/account, 姓名/name, 支局/branch,
+    拆机日期/disconnect_date, 套餐/package; other columns are kept as extra fields.
+    Rows already on the list are skipped, so importing a file twice adds nothing.
+    """
+    from survey_tui.sample import import_call_list
+
+    store = open_store(ctx)
+    report = import_call_list(store, file)
+    click.echo(report.summary())
+    shown = report.skipped if show_skipped else report.skipped[:10]
+    for row in shown:
+        click.echo(f"  skipped {row.detail}")
+    if len(shown) < len(report.skipped):
+        click.echo(f"  ... {len(report.skipped) - len(shown)} more (--show-skipped lists them)")
+
+
+# -- cases --------------------------------------------------------------------------------------
+
+
+@cli.group()
+def case() -> None:
+    """The queue of cases to call."""
+
+
+@case.command("list")
+@click.option("--status", type=click.Choice(["pending", "claimed", "callback", "done"]),
+              multiple=True, help="Only cases with this status (repeatable).")
+@click.option("--agent", help="Only cases claimed by or booked for this agent.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many cases.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True)
+@click.option("--include-pii", is_flag=True,
+              help="Show full phone numbers and account ids (masked by default).")
+@click.pass_context
+@user_errors
+def case_list(ctx: click.Context, status: tuple[str, ...], agent: str | None, limit: int | None,
+              fmt: str, include_pii: bool) -> None:
+    """Print the queue: due callbacks first, then the list in order."""
+    from survey_tui.textable import format_table
+
+    store = open_store(ctx)
+    cases = store.list_cases(status=list(status) or None, agent=agent, limit=limit)
+    records = [case.to_dict(include_pii=include_pii) for case in cases]
+    if fmt == "json":
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    rows = [
+        [r["id"], r["phone"], r["name"], r["branch"], r["disconnect_date"], r["package"],
+         r["status"], r["attempts"], (r["callback_at"] or "")[:16]]
+        for r in records
+    ]
+    if fmt == "csv":
+        # Excel opens UTF-8 CSV correctly only with a byte-order mark.
+        out = click.get_text_stream("stdout", encoding="utf-8-sig")
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(QUEUE_HEADERS)
+        writer.writerows(rows)
+        return
+    counts = store.case_counts()
+    click.echo(format_table(QUEUE_HEADERS, rows))
+    click.echo(
+        f"\n{sum(counts.values())} case(s): "
+        + ", ".join(f"{n} {name}" for name, n in counts.items())
+    )
+
+
+@case.command("claim")
+@click.option("--agent", required=True, help="The agent taking the case.")
+@click.option("--include-pii", is_flag=True,
+              help="Print the full phone number and account (needed to dial).")
+@click.pass_context
+@user_errors
+def case_claim(ctx: click.Context, agent: str, include_pii: bool) -> None:
+    """Claim the next case for AGENT and print it as JSON; exit 3 when none is left."""
+    store = open_store(ctx)
+    claimed = store.claim_next_case(agent)
+    if claimed is None:
+        raise Failure("no case is waiting to be called", EXIT_EMPTY)
+    click.echo(json.dumps(claimed.to_dict(include_pii=include_pii), ensure_ascii=False))
+
+
+# -- the database -------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """The answer store itself."""
+
+
+@db.command("info")
+@click.pass_context
+@user_errors
+def db_info(ctx: click.Context) -> None:
+    """Where the store is, its schema revision and how many cases it holds."""
+    store = open_store(ctx)
+    click.echo(f"database: {store.location}")
+    click.echo(f"schema:   {store.schema_revision()}")
+    counts = store.case_counts()
+    click.echo("cases:    " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+    for row in store.list_questionnaires():
+        click.echo(f"questionnaire: {row['name']} version {row['version']} ({row['content_hash'][:12]})")
+
+
+@db.command("upgrade")
+@click.pass_context
+@user_errors
+def db_upgrade(ctx: click.Context) -> None:
+    """Create the store, or upgrade an older one in place (a SQLite file is backed up first)."""
+    store = open_store(ctx)
+    click.echo(f"{store.location} is at schema {store.schema_revision()}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script."""
+    if hasattr(sys.stdout, "reconfigure"):
+        # Chinese output must not die on a terminal or pipe with a narrow default encoding.
+        sys.stdout.reconfigure(errors="replace")
+    try:
+        cli.main(args=argv, prog_name="churn-survey", standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,739 @@
+"""The answer store: call list, call attempts, interviews, answers and codes on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, URL
+
+from coding.ids import COMPETITORS, REASONS
+from survey_tui.call_list import CallListRow, SkippedRow
+from survey_tui.model.questionnaire import Answer, Questionnaire, SpecialAnswer
+from survey_tui.privacy import mask_account, mask_phone
+from survey_tui.store import schema
+from survey_tui.store.errors import SchemaError, StoreError, StoreUnavailable
+from survey_tui.store.urls import display, resolve_url
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# How long a SQLite writer waits for another one before the store reports the file as locked.
+SQLITE_BUSY_SECONDS = 15.0
+INTERVIEW_STATUSES = ("in_progress", "complete", "break_off")
+CASE_STATUSES = ("pending", "claimed", "callback", "done")
+_IN_CHUNK = 500
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One customer of the call list and where the calls to them stand."""
+
+    id: int
+    phone: str
+    account: str | None
+    name: str | None
+    branch: str | None
+    disconnect_date: date | None
+    package: str | None
+    extra: dict[str, Any]
+    status: str
+    claimed_by: str | None
+    claimed_at: datetime | None
+    callback_at: datetime | None
+    callback_agent: str | None
+    attempts: int
+    last_outcome: str | None
+    imported_at: datetime
+
+    def to_dict(self, *, include_pii: bool = False) -> dict[str, Any]:
+        """JSON-ready fields; phone and account are masked unless `include_pii`."""
+        return {
+            "id": self.id,
+            "phone": self.phone if include_pii else mask_phone(self.phone),
+            "account": self.account if include_pii else mask_account(self.account),
+            "name": self.name,
+            "branch": self.branch,
+            "disconnect_date": self.disconnect_date.isoformat() if self.disconnect_date else None,
+            "package": self.package,
+            "extra": self.extra,
+            "status": self.status,
+            "claimed_by": self.claimed_by,
+            "claimed_at": _iso(self.claimed_at),
+            "callback_at": _iso(self.callback_at),
+            "callback_agent": self.callback_agent,
+            "attempts": self.attempts,
+            "last_outcome": self.last_outcome,
+        }
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An answer as stored, with its timing and how often it was changed."""
+
+    id: int
+    question_id: str
+    answer: Answer
+    shown_at: datetime | None
+    answered_at: datetime
+    duration_ms: int | None
+    change_count: int
+
+
+@dataclass(frozen=True)
+class Interview:
+    """One interview, of a customer on the call list or of a member of staff."""
+
+    id: int
+    questionnaire_id: int
+    case_id: int | None
+    interviewee: str | None
+    agent: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    current_question: str | None
+    break_off_reason: str | None
+
+
+@dataclass
+class ImportResult:
+    """What an import did: rows added and rows skipped with the reason."""
+
+    imported: int = 0
+    skipped: list[SkippedRow] = field(default_factory=list)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _guarded(method: Callable[P, T]) -> Callable[P, T]:
+    """Turn driver errors into StoreUnavailable with a message that names the database."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except sa.exc.OperationalError as error:
+            store = args[0]
+            assert isinstance(store, Store)
+            raise store.unavailable(error) from error
+
+    return wrapper
+
+
+class Store:
+    """All reads and writes of survey data; the app and the CLI get one injected."""
+
+    def __init__(self, engine: Engine, *, upgraded_from: str | None = None) -> None:
+        self.engine = engine
+        self.upgraded_from = upgraded_from
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, target: str | os.PathLike[str] | URL | None = None, *, upgrade: bool = True
+    ) -> Store:
+        """Open (and create or upgrade) the store at `target`; see `resolve_url` for defaults."""
+        url = target if isinstance(target, URL) else resolve_url(target)
+        engine = _make_engine(url)
+        store = cls(engine)
+        try:
+            revision = store.schema_revision()
+            if revision != schema.SCHEMA_REVISION:
+                if revision is not None and revision > schema.SCHEMA_REVISION:
+                    raise SchemaError(
+                        f"{display(url)} has schema {revision}, newer than this program's "
+                        f"({schema.SCHEMA_REVISION}); install the newer churn-survey"
+                    )
+                if not upgrade:
+                    raise SchemaError(
+                        f"{display(url)} has schema {revision}; run `churn-survey db upgrade`"
+                    )
+                store.upgraded_from = store._migrate(revision)
+        except sa.exc.OperationalError as error:
+            engine.dispose()
+            raise store.unavailable(error) from error
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def location(self) -> str:
+        """Where the data is, safe to print (no password)."""
+        return display(self.engine.url)
+
+    def unavailable(self, error: sa.exc.OperationalError) -> StoreUnavailable:
+        detail = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        if self.is_sqlite and "locked" in detail:
+            return StoreUnavailable(
+                f"the database file {self.location} is locked by another program "
+                f"(waited {SQLITE_BUSY_SECONDS:.0f} s); nothing was changed, try again"
+            )
+        return StoreUnavailable(f"cannot use the database {self.location}: {detail}")
+
+    def schema_revision(self) -> str | None:
+        """The schema revision recorded in the database; None for an empty one."""
+        with self.engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            if not inspector.has_table("alembic_version"):
+                if inspector.has_table("cases") or inspector.has_table("answers"):
+                    raise SchemaError(
+                        f"{self.location} holds tables but no schema version; it was not made "
+                        "by churn-survey, so it is left untouched"
+                    )
+                return None
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+    def _migrate(self, revision: str | None) -> str | None:
+        """Upgrade to the newest schema; an existing SQLite file is backed up first."""
+        if revision is not None and self.is_sqlite:
+            self._backup_sqlite(revision)
+        upgrade_schema(self.engine, schema.SCHEMA_REVISION)
+        return revision
+
+    def _backup_sqlite(self, revision: str) -> Path:
+        path = Path(self.engine.url.database or "")
+        backup = path.with_name(f"{path.name}.schema{revision}.bak")
+        source = sqlite3.connect(path)
+        try:
+            target = sqlite3.connect(backup)
+            with target:
+                source.backup(target)
+            target.close()
+        finally:
+            source.close()
+        return backup
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction; on SQLite it takes the write lock at once (BEGIN IMMEDIATE) so
+        that two writers queue up instead of failing half-way."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    # -- questionnaires ----------------------------------------------------------------------
+
+    @_guarded
+    def register_questionnaire(self, questionnaire: Questionnaire) -> int:
+        """The row id for this exact instrument (id, version, content), adding it when new."""
+        table = schema.questionnaires
+        key = sa.and_(
+            table.c.name == questionnaire.id,
+            table.c.version == questionnaire.version,
+            table.c.content_hash == questionnaire.content_hash,
+        )
+        with self._write() as conn:
+            found = conn.execute(sa.select(table.c.id).where(key)).scalar()
+            if found is not None:
+                return int(found)
+            content = questionnaire.source.read_text("utf-8-sig") if questionnaire.source else ""
+            return int(
+                conn.execute(
+                    table.insert().values(
+                        name=questionnaire.id,
+                        version=questionnaire.version,
+                        title=questionnaire.title,
+                        content_hash=questionnaire.content_hash,
+                        content=content,
+                        registered_at=utcnow(),
+                    )
+                ).inserted_primary_key[0]
+            )
+
+    @_guarded
+    def list_questionnaires(self) -> list[dict[str, Any]]:
+        table = schema.questionnaires
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(table.c.id, table.c.name, table.c.version, table.c.title,
+                          table.c.content_hash, table.c.registered_at).order_by(table.c.id)
+            )
+            return [dict(row._mapping) for row in rows]
+
+    # -- the call list -----------------------------------------------------------------------
+
+    @_guarded
+    def import_cases(self, rows: Iterable[CallListRow], source_file: str | None = None) -> ImportResult:
+        """Add the rows whose phone is not yet on the list, all in one transaction."""
+        rows = list(rows)
+        result = ImportResult()
+        now = utcnow()
+        with self._write() as conn:
+            existing: set[str] = set()
+            phones = [row.phone for row in rows]
+            for start in range(0, len(phones), _IN_CHUNK):
+                chunk = phones[start : start + _IN_CHUNK]
+                existing.update(
+                    conn.execute(
+                        sa.select(schema.cases.c.phone).where(schema.cases.c.phone.in_(chunk))
+                    ).scalars()
+                )
+            fresh = []
+            for row in rows:
+                if row.phone in existing:
+                    result.skipped.append(
+                        SkippedRow(row.line, "already_listed",
+                                   f"line {row.line}: {mask_phone(row.phone)} is already on the call list")
+                    )
+                    continue
+                fresh.append(
+                    {
+                        "phone": row.phone,
+                        "account": row.account,
+                        "name": row.name,
+                        "branch": row.branch,
+                        "disconnect_date": date.fromisoformat(row.disconnect_date)
+                        if row.disconnect_date else None,
+                        "package": row.package,
+                        "extra": dict(row.extra),
+                        "source_file": source_file,
+                        "source_line": row.line,
+                        "imported_at": now,
+                        "status": "pending",
+                        "attempts": 0,
+                    }
+                )
+            if fresh:
+                conn.execute(schema.cases.insert(), fresh)
+            result.imported = len(fresh)
+        return result
+
+    @_guarded
+    def claim_next_case(self, agent: str, *, now: datetime | None = None) -> Case | None:
+        """Give `agent` the next case to call, atomically: no two agents get the same case.
+
+        Callbacks that are due come first (the agent's own appointments before others'), then
+        cases never called or back in the queue, in list order.
+        """
+        if not agent:
+            raise StoreError("an agent id is needed to claim a case")
+        now = now or utcnow()
+        cases = schema.cases
+        due_callback = sa.and_(cases.c.status == "callback", cases.c.callback_at <= now)
+        candidate = (
+            sa.select(cases.c.id)
+            .where(sa.or_(cases.c.status == "pending", due_callback))
+            .order_by(
+                sa.case((due_callback, 0), else_=1),
+                sa.case((cases.c.callback_agent == agent, 0), else_=1),
+                cases.c.callback_at,
+                cases.c.id,
+            )
+            .limit(1)
+        )
+        if not self.is_sqlite:
+            # Row locks taken by other agents are skipped instead of waited on.
+            candidate = candidate.with_for_update(skip_locked=True)
+        statement = (
+            cases.update()
+            .where(cases.c.id == candidate.scalar_subquery())
+            .values(status="claimed", claimed_by=agent, claimed_at=now)
+            .returning(*cases.c)
+        )
+        with self._write() as conn:
+            row = conn.execute(statement).first()
+        return _case(row) if row is not None else None
+
+    @_guarded
+    def release_case(self, case_id: int, agent: str) -> None:
+        """Put a claimed case back in the queue untouched (the agent did not call it)."""
+        cases = schema.cases
+        with self._write() as conn:
+            conn.execute(
+                cases.update()
+                .where(cases.c.id == case_id, cases.c.claimed_by == agent,
+                       cases.c.status == "claimed")
+                .values(status=sa.case((cases.c.callback_at.is_not(None), "callback"),
+                                       else_="pending"),
+                        claimed_by=None, claimed_at=None)
+            )
+
+    @_guarded
+    def record_attempt(
+        self,
+        case_id: int,
+        agent: str,
+        outcome: str,
+        *,
+        started_at: datetime,
+        ended_at: datetime | None = None,
+        aapor_code: str | None = None,
+        note: str | None = None,
+        callback_at: datetime | None = None,
+        final: bool = False,
+    ) -> int:
+        """Store one call attempt and move the case on: to a callback, done, or back in the queue."""
+        if final and callback_at is not None:
+            raise StoreError("a final outcome cannot also set a callback")
+        status = "done" if final else "callback" if callback_at is not None else "pending"
+        with self._write() as conn:
+            attempt_id = conn.execute(
+                schema.call_attempts.insert().values(
+                    case_id=case_id, agent=agent, started_at=started_at,
+                    ended_at=ended_at or utcnow(), outcome=outcome, aapor_code=aapor_code,
+                    note=note, callback_at=callback_at,
+                )
+            ).inserted_primary_key[0]
+            updated = conn.execute(
+                schema.cases.update()
+                .where(schema.cases.c.id == case_id)
+                .values(
+                    status=status, claimed_by=None, claimed_at=None, last_outcome=outcome,
+                    attempts=schema.cases.c.attempts + 1, callback_at=callback_at,
+                    callback_agent=agent if callback_at is not None else None,
+                )
+            ).rowcount
+            if updated != 1:
+                raise StoreError(f"there is no case {case_id}")
+        return int(attempt_id)
+
+    @_guarded
+    def attempts_for(self, case_id: int) -> list[dict[str, Any]]:
+        table = schema.call_attempts
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(table).where(table.c.case_id == case_id).order_by(table.c.id)
+            )
+            return [dict(row._mapping) for row in rows]
+
+    @_guarded
+    def get_case(self, case_id: int) -> Case | None:
+        with self._read() as conn:
+            row = conn.execute(sa.select(schema.cases).where(schema.cases.c.id == case_id)).first()
+        return _case(row) if row is not None else None
+
+    @_guarded
+    def list_cases(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        agent: str | None = None,
+        limit: int | None = None,
+    ) -> list[Case]:
+        """Cases in queue order: due callbacks by time, then the rest by list order."""
+        cases = schema.cases
+        query = sa.select(cases)
+        if status is not None:
+            statuses = [status] if isinstance(status, str) else list(status)
+            query = query.where(cases.c.status.in_(statuses))
+        if agent is not None:
+            query = query.where(sa.or_(cases.c.claimed_by == agent, cases.c.callback_agent == agent))
+        query = query.order_by(
+            sa.case((cases.c.status == "callback", 0), else_=1), cases.c.callback_at, cases.c.id
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return [_case(row) for row in conn.execute(query)]
+
+    @_guarded
+    def case_counts(self) -> dict[str, int]:
+        """Number of cases per status, every status present."""
+        cases = schema.cases
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(cases.c.status, sa.func.count()).group_by(cases.c.status)
+            ).all()
+        counts = dict.fromkeys(CASE_STATUSES, 0)
+        counts.update({status: int(n) for status, n in rows})
+        return counts
+
+    # -- interviews and answers --------------------------------------------------------------
+
+    @_guarded
+    def start_interview(
+        self,
+        questionnaire_id: int,
+        agent: str,
+        *,
+        case_id: int | None = None,
+        interviewee: str | None = None,
+        started_at: datetime | None = None,
+    ) -> int:
+        with self._write() as conn:
+            return int(
+                conn.execute(
+                    schema.interviews.insert().values(
+                        questionnaire_id=questionnaire_id, agent=agent, case_id=case_id,
+                        interviewee=interviewee, status="in_progress",
+                        started_at=started_at or utcnow(),
+                    )
+                ).inserted_primary_key[0]
+            )
+
+    @_guarded
+    def get_interview(self, interview_id: int) -> Interview | None:
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(schema.interviews).where(schema.interviews.c.id == interview_id)
+            ).first()
+        return Interview(**row._mapping) if row is not None else None
+
+    @_guarded
+    def list_interviews(
+        self, *, agent: str | None = None, status: str | None = None, case_id: int | None = None
+    ) -> list[Interview]:
+        table = schema.interviews
+        query = sa.select(table).order_by(table.c.id)
+        if agent is not None:
+            query = query.where(table.c.agent == agent)
+        if status is not None:
+            query = query.where(table.c.status == status)
+        if case_id is not None:
+            query = query.where(table.c.case_id == case_id)
+        with self._read() as conn:
+            return [Interview(**row._mapping) for row in conn.execute(query)]
+
+    @_guarded
+    def save_answer(
+        self,
+        interview_id: int,
+        question_id: str,
+        answer: Answer,
+        *,
+        shown_at: datetime | None = None,
+        answered_at: datetime | None = None,
+    ) -> StoredAnswer:
+        """Store an answer durably before returning; a changed answer counts one more change."""
+        answered_at = answered_at or utcnow()
+        duration = (
+            int((answered_at - shown_at).total_seconds() * 1000) if shown_at is not None else None
+        )
+        values = {
+            "value": answer.value if answer.special is None else None,
+            "special": answer.special.value if answer.special is not None else None,
+            "other_text": answer.other_text,
+        }
+        table = schema.answers
+        with self._write() as conn:
+            status = conn.execute(
+                sa.select(schema.interviews.c.status).where(schema.interviews.c.id == interview_id)
+            ).scalar()
+            if status is None:
+                raise StoreError(f"there is no interview {interview_id}")
+            if status == "complete":
+                raise StoreError(f"interview {interview_id} is complete; its answers are final")
+            row = conn.execute(
+                sa.select(table).where(
+                    table.c.interview_id == interview_id, table.c.question_id == question_id
+                )
+            ).first()
+            if row is None:
+                changes = 0
+                conn.execute(
+                    table.insert().values(
+                        interview_id=interview_id, question_id=question_id, shown_at=shown_at,
+                        answered_at=answered_at, duration_ms=duration, change_count=0, **values,
+                    )
+                )
+            else:
+                same = all(getattr(row, key) == value for key, value in values.items())
+                changes = row.change_count + (0 if same else 1)
+                conn.execute(
+                    table.update()
+                    .where(table.c.id == row.id)
+                    .values(answered_at=answered_at, change_count=changes,
+                            shown_at=row.shown_at or shown_at,
+                            duration_ms=duration if row.duration_ms is None else row.duration_ms,
+                            **values)
+                )
+            conn.execute(
+                schema.interviews.update()
+                .where(schema.interviews.c.id == interview_id)
+                .values(current_question=question_id)
+            )
+            stored = conn.execute(
+                sa.select(table).where(
+                    table.c.interview_id == interview_id, table.c.question_id == question_id
+                )
+            ).one()
+        return _stored_answer(stored)
+
+    @_guarded
+    def answers_for(self, interview_id: int) -> dict[str, StoredAnswer]:
+        table = schema.answers
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(table).where(table.c.interview_id == interview_id).order_by(table.c.id)
+            )
+            return {row.question_id: _stored_answer(row) for row in rows}
+
+    @_guarded
+    def finish_interview(
+        self, interview_id: int, status: str, *, reason: str | None = None,
+        ended_at: datetime | None = None,
+    ) -> None:
+        """Close an interview as complete or broken off (a break-off keeps its answers)."""
+        if status not in ("complete", "break_off"):
+            raise StoreError(f"an interview ends as complete or break_off, not {status!r}")
+        with self._write() as conn:
+            conn.execute(
+                schema.interviews.update()
+                .where(schema.interviews.c.id == interview_id)
+                .values(status=status, ended_at=ended_at or utcnow(), break_off_reason=reason)
+            )
+
+    @_guarded
+    def resume_interview(self, interview_id: int) -> None:
+        """Reopen a broken-off interview to go on where it stopped."""
+        with self._write() as conn:
+            conn.execute(
+                schema.interviews.update()
+                .where(schema.interviews.c.id == interview_id,
+                       schema.interviews.c.status == "break_off")
+                .values(status="in_progress", ended_at=None)
+            )
+
+    # -- codes -------------------------------------------------------------------------------
+
+    @_guarded
+    def save_code(
+        self,
+        answer_id: int,
+        reasons: Sequence[str],
+        *,
+        competitor: str | None = None,
+        source: str,
+        coder: str | None = None,
+        model_version: str | None = None,
+        confidence: float | None = None,
+    ) -> int:
+        """Record the codes of one answer; ids are checked against the codebook."""
+        unknown = [reason for reason in reasons if reason not in REASONS]
+        if unknown:
+            raise StoreError(f"unknown reason ids {unknown}; the codebook has {list(REASONS)}")
+        if competitor is not None and competitor not in COMPETITORS:
+            raise StoreError(f"unknown competitor id {competitor!r}")
+        if source not in ("auto", "human"):
+            raise StoreError(f"a code's source is auto or human, not {source!r}")
+        with self._write() as conn:
+            return int(
+                conn.execute(
+                    schema.answer_codes.insert().values(
+                        answer_id=answer_id, reasons=list(dict.fromkeys(reasons)),
+                        competitor=competitor, source=source, coder=coder,
+                        model_version=model_version, confidence=confidence, coded_at=utcnow(),
+                    )
+                ).inserted_primary_key[0]
+            )
+
+    @_guarded
+    def codes_for(self, answer_id: int) -> list[dict[str, Any]]:
+        table = schema.answer_codes
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(table).where(table.c.answer_id == answer_id).order_by(table.c.id)
+            )
+            return [dict(row._mapping) for row in rows]
+
+
+def _case(row: sa.Row[Any]) -> Case:
+    data: Mapping[str, Any] = row._mapping
+    return Case(**{name: data[name] for name in Case.__dataclass_fields__})
+
+
+def _stored_answer(row: sa.Row[Any]) -> StoredAnswer:
+    return StoredAnswer(
+        id=row.id,
+        question_id=row.question_id,
+        answer=Answer(
+            value=row.value,
+            special=SpecialAnswer(row.special) if row.special else None,
+            other_text=row.other_text,
+        ),
+        shown_at=row.shown_at,
+        answered_at=row.answered_at,
+        duration_ms=row.duration_ms,
+        change_count=row.change_count,
+    )
+
+
+def _make_engine(url: URL) -> Engine:
+    if url.drivername.startswith("sqlite"):
+        return _sqlite_engine(url)
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    path = url.database
+    if path and path != ":memory:":
+        file = Path(path)
+        if not file.parent.is_dir():
+            raise StoreError(f"the folder {file.parent} for the database file does not exist")
+        if not file.exists():
+            # Owner-only from the first byte: the file will hold phone numbers.
+            os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
+    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        # The driver's own transaction handling is switched off; BEGIN is ours (see below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before the agent sees the next question, even on power loss.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def upgrade_schema(engine: Engine, revision: str = "head") -> None:
+    """Run the migrations up to `revision` (Alembic is imported only when there is work)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = conn.execution_options(sqlite_immediate=True)
+        with conn.begin():
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
