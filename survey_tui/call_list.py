@@ -34,19 +34,47 @@ XLSX_EXTENSIONS = frozenset({".xlsx", ".xlsm"})
 # "phone_number" and "【手机号】" all match.
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "phone": (
-        "手机号", "手机号码", "手机", "电话", "电话号码", "联系电话", "联系方式", "联系号码",
-        "客户电话", "号码", "phone", "mobile", "phone_number", "mobile_phone", "tel",
+        "手机号",
+        "手机号码",
+        "手机",
+        "电话",
+        "电话号码",
+        "联系电话",
+        "联系方式",
+        "联系号码",
+        "客户电话",
+        "号码",
+        "phone",
+        "mobile",
+        "phone_number",
+        "mobile_phone",
+        "tel",
         "telephone",
     ),
     "account": (
-        "账号", "宽带账号", "宽带帐号", "帐号", "用户账号", "宽带号码", "接入号",
-        "account", "account_id", "broadband_account",
+        "账号",
+        "宽带账号",
+        "宽带帐号",
+        "帐号",
+        "用户账号",
+        "宽带号码",
+        "接入号",
+        "account",
+        "account_id",
+        "broadband_account",
     ),
     "name": ("姓名", "客户姓名", "用户姓名", "客户名称", "联系人", "name", "customer_name"),
     "branch": ("支局", "所属支局", "营业部", "网格", "分局", "branch"),
     "disconnect_date": (
-        "拆机日期", "拆机时间", "离网日期", "离网时间", "销户日期", "退网日期",
-        "disconnect_date", "cancel_date", "churn_date",
+        "拆机日期",
+        "拆机时间",
+        "离网日期",
+        "离网时间",
+        "销户日期",
+        "退网日期",
+        "disconnect_date",
+        "cancel_date",
+        "churn_date",
     ),
     "package": ("套餐", "套餐名称", "资费套餐", "产品", "产品名称", "package", "plan"),
 }
@@ -288,9 +316,7 @@ def _check_magic(path: Path, head: bytes, expected_zip: bool) -> None:
             f" {_XLS_ADVICE} (without a password)"
         )
     if not expected_zip and head.startswith(b"PK\x03\x04"):
-        raise CallListError(
-            f"{path}: this is an Excel workbook, not a CSV file; rename it to .xlsx"
-        )
+        raise CallListError(f"{path}: this is an Excel workbook, not a CSV file; rename it to .xlsx")
 
 
 def read_call_list(path: str | Path) -> CallList:
@@ -337,8 +363,8 @@ def _detect_encoding(path: Path) -> str:
                 return "utf-8-sig"
             if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
                 raise CallListError(
-                    f"{path}: the file is UTF-16 text (Excel's \"Unicode Text\"); save it as"
-                    " \"CSV UTF-8\" instead"
+                    f'{path}: the file is UTF-16 text (Excel\'s "Unicode Text"); save it as'
+                    ' "CSV UTF-8" instead'
                 )
             for encoding in ("utf-8", "gb18030"):
                 handle.seek(0)
@@ -346,9 +372,7 @@ def _detect_encoding(path: Path) -> str:
                 try:
                     while chunk := handle.read(_CHUNK):
                         if b"\x00" in chunk:
-                            raise CallListError(
-                                f"{path}: does not look like a text (CSV) file"
-                            )
+                            raise CallListError(f"{path}: does not look like a text (CSV) file")
                         decoder.decode(chunk)
                     decoder.decode(b"", final=True)
                 except UnicodeDecodeError:
@@ -430,9 +454,7 @@ def _corrupt_xlsx_message(path: Path, exc: Exception) -> str:
     )
 
 
-def _guard_xlsx(
-    path: Path, rows: Iterable[Sequence[object]]
-) -> Iterator[tuple[int, Sequence[object]]]:
+def _guard_xlsx(path: Path, rows: Iterable[Sequence[object]]) -> Iterator[tuple[int, Sequence[object]]]:
     try:
         yield from enumerate(rows, start=1)
     except Exception as exc:  # damaged sheet XML surfaces only while rows are read
@@ -453,9 +475,7 @@ def _unique_names(headers: Sequence[str | None]) -> list[str]:
     return names
 
 
-def _find_header(
-    path: Path, rows: Iterator[tuple[int, Sequence[object]]]
-) -> list[str | None]:
+def _find_header(path: Path, rows: Iterator[tuple[int, Sequence[object]]]) -> list[str | None]:
     first: list[str | None] | None = None
     examined = 0
     for _line, cells in rows:
@@ -480,14 +500,11 @@ def _find_header(
     found = ", ".join(text or "(empty)" for text in first)
     accepted = ", ".join(FIELD_ALIASES["phone"])
     raise CallListError(
-        f"{path}: no phone column. Found columns: {found}."
-        f" A phone column is named one of: {accepted}"
+        f"{path}: no phone column. Found columns: {found}. A phone column is named one of: {accepted}"
     )
 
 
-def _build(
-    path: Path, encoding: str | None, rows: Iterator[tuple[int, Sequence[object]]]
-) -> CallList:
+def _build(path: Path, encoding: str | None, rows: Iterator[tuple[int, Sequence[object]]]) -> CallList:
     headers = _find_header(path, rows)
     names = _unique_names(headers)
     columns: dict[str, str] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -20,19 +21,24 @@ EXIT_PROBLEM = 1
 EXIT_EMPTY = 3
 EXIT_DATABASE = 4
 
-QUEUE_HEADERS = ("id", "phone", "name", "branch", "disconnected", "package", "status", "attempts",
-                 "callback")
+QUEUE_HEADERS = ("id", "phone", "name", "branch", "disconnected", "package", "status", "attempts", "callback")
 
 
 class Failure(click.ClickException):
     """A user error: printed as `error: message`, no traceback."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_PROBLEM) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    exit_code = EXIT_PROBLEM
 
     def show(self, file: Any = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
+
+
+class NothingToClaim(Failure):
+    exit_code = EXIT_EMPTY
+
+
+class DatabaseUnavailable(Failure):
+    exit_code = EXIT_DATABASE
 
 
 def user_errors(command: F) -> F:
@@ -47,7 +53,7 @@ def user_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except StoreUnavailable as error:
-            raise Failure(str(error), EXIT_DATABASE) from error
+            raise DatabaseUnavailable(str(error)) from error
         except (StoreError, CallListError) as error:
             raise Failure(str(error)) from error
         except QuestionnaireError as error:
@@ -64,8 +70,9 @@ def open_store(ctx: click.Context) -> Any:
     if store.upgraded_from is not None:
         click.echo(
             f"note: upgraded {store.location} from schema {store.upgraded_from}; "
-            "a copy of the old file was kept beside it" if store.is_sqlite else
-            f"note: upgraded {store.location} from schema {store.upgraded_from}",
+            "a copy of the old file was kept beside it"
+            if store.is_sqlite
+            else f"note: upgraded {store.location} from schema {store.upgraded_from}",
             err=True,
         )
     return store
@@ -169,18 +176,30 @@ def case() -> None:
 
 
 @case.command("list")
-@click.option("--status", type=click.Choice(["pending", "claimed", "callback", "done"]),
-              multiple=True, help="Only cases with this status (repeatable).")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "claimed", "callback", "done"]),
+    multiple=True,
+    help="Only cases with this status (repeatable).",
+)
 @click.option("--agent", help="Only cases claimed by or booked for this agent.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many cases.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
-@click.option("--include-pii", is_flag=True,
-              help="Show full phone numbers and account ids (masked by default).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
+)
+@click.option(
+    "--include-pii", is_flag=True, help="Show full phone numbers and account ids (masked by default)."
+)
 @click.pass_context
 @user_errors
-def case_list(ctx: click.Context, status: tuple[str, ...], agent: str | None, limit: int | None,
-              fmt: str, include_pii: bool) -> None:
+def case_list(
+    ctx: click.Context,
+    status: tuple[str, ...],
+    agent: str | None,
+    limit: int | None,
+    fmt: str,
+    include_pii: bool,
+) -> None:
     """Print the queue: due callbacks first, then the list in order."""
     from survey_tui.textable import format_table
 
@@ -191,29 +210,35 @@ def case_list(ctx: click.Context, status: tuple[str, ...], agent: str | None, li
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return
     rows = [
-        [r["id"], r["phone"], r["name"], r["branch"], r["disconnect_date"], r["package"],
-         r["status"], r["attempts"], (r["callback_at"] or "")[:16]]
+        [
+            r["id"],
+            r["phone"],
+            r["name"],
+            r["branch"],
+            r["disconnect_date"],
+            r["package"],
+            r["status"],
+            r["attempts"],
+            (r["callback_at"] or "")[:16],
+        ]
         for r in records
     ]
     if fmt == "csv":
-        # Excel opens UTF-8 CSV correctly only with a byte-order mark.
-        out = click.get_text_stream("stdout", encoding="utf-8-sig")
-        writer = csv.writer(out, lineterminator="\n")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(QUEUE_HEADERS)
         writer.writerows(rows)
+        # Excel opens UTF-8 CSV correctly only with a byte-order mark.
+        click.echo("\ufeff" + buffer.getvalue(), nl=False)
         return
     counts = store.case_counts()
     click.echo(format_table(QUEUE_HEADERS, rows))
-    click.echo(
-        f"\n{sum(counts.values())} case(s): "
-        + ", ".join(f"{n} {name}" for name, n in counts.items())
-    )
+    click.echo(f"\n{sum(counts.values())} case(s): " + ", ".join(f"{n} {name}" for name, n in counts.items()))
 
 
 @case.command("claim")
 @click.option("--agent", required=True, help="The agent taking the case.")
-@click.option("--include-pii", is_flag=True,
-              help="Print the full phone number and account (needed to dial).")
+@click.option("--include-pii", is_flag=True, help="Print the full phone number and account (needed to dial).")
 @click.pass_context
 @user_errors
 def case_claim(ctx: click.Context, agent: str, include_pii: bool) -> None:
@@ -221,7 +246,7 @@ def case_claim(ctx: click.Context, agent: str, include_pii: bool) -> None:
     store = open_store(ctx)
     claimed = store.claim_next_case(agent)
     if claimed is None:
-        raise Failure("no case is waiting to be called", EXIT_EMPTY)
+        raise NothingToClaim("no case is waiting to be called")
     click.echo(json.dumps(claimed.to_dict(include_pii=include_pii), ensure_ascii=False))
 
 

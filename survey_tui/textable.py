@@ -24,7 +24,5 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
             widths[column] = max(widths[column], display_width(value))
     lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines.extend(
-        "  ".join(_pad(v, w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    )
+    lines.extend("  ".join(_pad(v, w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells)
     return "\n".join(lines)

@@ -83,9 +83,7 @@ def test_plain_utf8_with_english_headers(tmp_path: Path) -> None:
     assert (row.line, row.phone, row.account, row.name) == (2, "15400001234", "SY1", "Ann")
     assert (row.branch, row.disconnect_date) == ("大祥支局", "2021-02-03")
     assert row.package == "单宽带300M"
-    assert set(result.columns) == {
-        "phone", "account", "name", "branch", "disconnect_date", "package"
-    }
+    assert set(result.columns) == {"phone", "account", "name", "branch", "disconnect_date", "package"}
 
 
 def test_unknown_encoding_is_reported(tmp_path: Path) -> None:
@@ -343,10 +341,7 @@ def test_unparseable_date_keeps_row_and_text(tmp_path: Path) -> None:
 
 
 def test_extra_columns_kept_and_duplicate_field_headers(tmp_path: Path) -> None:
-    text = (
-        "【手机号】,电话,姓名（必填）,Remark,,备注,备注\n"
-        "15400001234,07395551234,王五,vip,loose,a,b\n"
-    )
+    text = "【手机号】,电话,姓名（必填）,Remark,,备注,备注\n15400001234,07395551234,王五,vip,loose,a,b\n"
     result = read_call_list(write_text(tmp_path / "list.csv", text, "utf-8"))
     row = result.rows[0]
 
@@ -376,7 +371,5 @@ def test_shipped_demo_call_list() -> None:
     assert all(row.phone.startswith("154") and len(row.phone) == 11 for row in result.rows)
     assert len({row.phone for row in result.rows}) == 60
     assert all(row.account and row.name and row.branch and row.package for row in result.rows)
-    assert all(
-        "2021-02-01" <= (row.disconnect_date or "") <= "2021-04-30" for row in result.rows
-    )
+    assert all("2021-02-01" <= (row.disconnect_date or "") <= "2021-04-30" for row in result.rows)
     assert all(row.extra == {"备注": "虚构数据（演示用）"} for row in result.rows)

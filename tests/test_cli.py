@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -66,8 +67,7 @@ def test_import_the_demo_list_then_print_the_masked_queue(sqlite_url: str) -> No
 
 def test_claim_prints_json_and_exits_3_when_the_list_is_empty(sqlite_url: str) -> None:
     run("sample", "import", str(DEMO), db=sqlite_url)
-    claimed = [json.loads(run("case", "claim", "--agent", "a1", db=sqlite_url).output)
-               for _ in range(60)]
+    claimed = [json.loads(run("case", "claim", "--agent", "a1", db=sqlite_url).output) for _ in range(60)]
     assert len({c["id"] for c in claimed}) == 60
     assert all("****" in c["phone"] for c in claimed)
     empty = run("case", "claim", "--agent", "a1", db=sqlite_url)
@@ -91,8 +91,9 @@ def test_questionnaire_check_exit_codes(tmp_path: Path) -> None:
     clean = run("questionnaire", "check", *shipped)
     assert clean.exit_code == 0, clean.output
     broken = tmp_path / "broken.yaml"
-    broken.write_text("id: x\nversion: 1\ntitle: t\nquestions:\n  - id: a\n    type: nope\n"
-                      "    text: x\n", encoding="utf-8")
+    broken.write_text(
+        "id: x\nversion: 1\ntitle: t\nquestions:\n  - id: a\n    type: nope\n    text: x\n", encoding="utf-8"
+    )
     result = run("questionnaire", "check", str(broken))
     assert result.exit_code == 1
     assert f"{broken}:6: [a] unknown type 'nope'" in result.output
@@ -109,8 +110,24 @@ def test_the_console_script_runs_without_a_traceback(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("churn-survey")
     if not script.exists():
         pytest.skip("the console script is not installed in this environment")
-    result = subprocess.run([str(script), "--db", str(tmp_path / "s.db"), "sample", "import",
-                             str(tmp_path / "missing.csv")], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(script), "--db", str(tmp_path / "s.db"), "sample", "import", str(tmp_path / "missing.csv")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("error:")
     assert "Traceback" not in result.stderr
+
+
+def test_queue_as_csv_opens_in_excel_with_chinese_intact(sqlite_url: str, tmp_path: Path) -> None:
+    run("sample", "import", str(DEMO), db=sqlite_url)
+    result = CliRunner().invoke(cli, ["--db", sqlite_url, "case", "list", "--format", "csv"])
+    out = tmp_path / "queue.csv"
+    out.write_bytes(result.stdout_bytes)
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        records = list(csv.DictReader(handle))
+    assert len(records) == 60
+    assert records[0]["branch"].endswith("支局")
+    assert all("****" in r["phone"] for r in records)

@@ -24,16 +24,16 @@ def claim_until_empty(url: str, agent: str, start_at: float) -> list[int]:
     try:
         while (case := store.claim_next_case(agent)) is not None:
             claimed.append(case.id)
-            store.record_attempt(case.id, agent, "complete", aapor_code="1.1",
-                                 started_at=datetime.now(UTC), final=True)
+            store.record_attempt(
+                case.id, agent, "complete", aapor_code="1.1", started_at=datetime.now(UTC), final=True
+            )
     finally:
         store.close()
     return claimed
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_every_case_is_claimed_exactly_once(backend: str, request: pytest.FixtureRequest,
-                                            tmp_path) -> None:
+def test_every_case_is_claimed_exactly_once(backend: str, request: pytest.FixtureRequest, tmp_path) -> None:
     url = str(tmp_path / "survey.db") if backend == "sqlite" else request.getfixturevalue("pg_url")
     with Store.open(url) as store:
         assert store.import_cases(rows(CASES)).imported == CASES
@@ -41,9 +41,7 @@ def test_every_case_is_claimed_exactly_once(backend: str, request: pytest.Fixtur
     start_at = time.time() + 1.5  # every process is connected before the first claim
     context = multiprocessing.get_context("spawn")
     with context.Pool(AGENTS) as pool:
-        results = pool.starmap(
-            claim_until_empty, [(url, f"agent{n}", start_at) for n in range(AGENTS)]
-        )
+        results = pool.starmap(claim_until_empty, [(url, f"agent{n}", start_at) for n in range(AGENTS)])
 
     claimed = Counter(case_id for result in results for case_id in result)
     assert sum(claimed.values()) == CASES
@@ -54,4 +52,5 @@ def test_every_case_is_claimed_exactly_once(backend: str, request: pytest.Fixtur
         attempts = [store.attempts_for(case_id) for case_id in claimed]
         assert all(len(a) == 1 for a in attempts)
         assert {a[0]["agent"] for a in attempts} == {
-            f"agent{n}" for n, result in enumerate(results) if result}
+            f"agent{n}" for n, result in enumerate(results) if result
+        }

@@ -313,9 +313,7 @@ UNANSWERED_EXPRESSIONS = [
 
 
 @pytest.mark.parametrize("text", UNANSWERED_EXPRESSIONS)
-@pytest.mark.parametrize(
-    "answers", [{}, {"x": None, "y": None}, {"x": "", "y": ""}, {"x": [], "y": []}]
-)
+@pytest.mark.parametrize("answers", [{}, {"x": None, "y": None}, {"x": "", "y": ""}, {"x": [], "y": []}])
 def test_unanswered_never_raises(text: str, answers: dict[str, object]) -> None:
     assert isinstance(parse_condition(text).evaluate(answers), bool)
     assert isinstance(parse_condition(text).evaluate(answers, current=None), bool)

@@ -25,13 +25,11 @@ def test_core_modules_do_not_import_textual_or_rich() -> None:
         "('textual', 'rich', 'survey_tui') and m.split('.')[0] != 'survey_tui' "
         "or m.startswith('survey_tui.app') or m.startswith('survey_tui.screens'))))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout) == []
 
 
 def test_coding_does_not_import_the_app_package() -> None:
     code = "import coding, sys; print(sorted(m for m in sys.modules if m.startswith('survey_tui')))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

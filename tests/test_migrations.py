@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.config import Config
 
-from survey_tui.store import SchemaError, Store, resolve_url, upgrade_schema
-from survey_tui.store import schema
+from survey_tui.store import SchemaError, Store, resolve_url, schema, upgrade_schema
 from survey_tui.store.store import _make_engine
 
 
@@ -23,17 +22,43 @@ def make_old_database(url: str) -> None:
     upgrade_schema(engine, "0001")
     now = datetime(2021, 3, 1, tzinfo=UTC)
     with engine.begin() as conn:
-        conn.execute(schema.cases.insert().values(
-            id=1, phone="15410000001", name="旧客户", extra={}, imported_at=now,
-            status="pending", attempts=0))
-        conn.execute(schema.questionnaires.insert().values(
-            id=1, name="disconnect_phone", version="1", title="t", content_hash="h", content="",
-            registered_at=now))
-        conn.execute(schema.interviews.insert().values(
-            id=1, questionnaire_id=1, case_id=1, agent="a1", status="complete", started_at=now))
-        conn.execute(schema.answers.insert().values(
-            id=1, interview_id=1, question_id="q3_leave_reason", value="太贵了",
-            answered_at=now, change_count=0))
+        conn.execute(
+            schema.cases.insert().values(
+                id=1,
+                phone="15410000001",
+                name="旧客户",
+                extra={},
+                imported_at=now,
+                status="pending",
+                attempts=0,
+            )
+        )
+        conn.execute(
+            schema.questionnaires.insert().values(
+                id=1,
+                name="disconnect_phone",
+                version="1",
+                title="t",
+                content_hash="h",
+                content="",
+                registered_at=now,
+            )
+        )
+        conn.execute(
+            schema.interviews.insert().values(
+                id=1, questionnaire_id=1, case_id=1, agent="a1", status="complete", started_at=now
+            )
+        )
+        conn.execute(
+            schema.answers.insert().values(
+                id=1,
+                interview_id=1,
+                question_id="q3_leave_reason",
+                value="太贵了",
+                answered_at=now,
+                change_count=0,
+            )
+        )
     engine.dispose()
 
 
@@ -45,8 +70,7 @@ def test_migrations_build_exactly_the_tables_the_store_uses(db_url: str) -> None
 
 def test_schema_revision_constant_is_the_migrations_head() -> None:
     config = Config()
-    config.set_main_option(
-        "script_location", str(Path(schema.__file__).with_name("migrations")))
+    config.set_main_option("script_location", str(Path(schema.__file__).with_name("migrations")))
     assert ScriptDirectory.from_config(config).get_current_head() == schema.SCHEMA_REVISION
 
 

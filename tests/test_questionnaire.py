@@ -12,9 +12,9 @@ from survey_tui.model import (
     QuestionType,
     SpecialAnswer,
     check_questionnaire,
+    flow,
     load_questionnaire,
 )
-from survey_tui.model import flow
 from tests.conftest import ROOT
 
 DISCONNECT = ROOT / "questionnaires" / "disconnect_phone.yaml"
@@ -24,17 +24,34 @@ STAFF = ROOT / "questionnaires" / "staff_interview.yaml"
 def test_disconnect_phone_is_faithful_to_the_study() -> None:
     q = load_questionnaire(DISCONNECT)
     assert [x.id for x in q.answerable] == [
-        "q1_operator", "q2_competitor_reason", "q3_leave_reason", "q4_retention_call",
-        "q5_factors", "q6_package_pref"]
+        "q1_operator",
+        "q2_competitor_reason",
+        "q3_leave_reason",
+        "q4_retention_call",
+        "q5_factors",
+        "q6_package_pref",
+    ]
     assert [c.code for c in q.question("q1_operator").choices] == [
-        "china_telecom", "china_mobile", "china_unicom", "china_broadnet", "other_isp", "none"]
+        "china_telecom",
+        "china_mobile",
+        "china_unicom",
+        "china_broadnet",
+        "other_isp",
+        "none",
+    ]
     assert q.question("q1_operator").choice("other_isp").specify
     assert [c.code for c in q.question("q4_retention_call").choices] == ["yes", "no", "not_sure"]
     assert [c.code for c in q.question("q5_factors").choices] == [
-        "price", "speed", "service", "install", "bundle", "brand", "other"]
+        "price",
+        "speed",
+        "service",
+        "install",
+        "bundle",
+        "brand",
+        "other",
+    ]
     assert q.question("q5_factors").type is QuestionType.MULTIPLE_CHOICE
-    assert [c.code for c in q.question("q6_package_pref").choices] == [
-        "single", "fusion", "no_preference"]
+    assert [c.code for c in q.question("q6_package_pref").choices] == ["single", "fusion", "no_preference"]
     intro = flow.render(q.question("intro").text, q, {})
     assert intro == "您好，这里是邵阳电信客服部，为提高电信宽带业务水平，特向您咨询以下几个问题"
     assert q.question("closing").text == "感谢您的支持与配合！祝您和家人健康快乐！"
@@ -55,8 +72,14 @@ def test_staff_interview_asks_the_two_open_questions_of_the_study() -> None:
 
 @pytest.mark.parametrize(
     ("operator", "asked"),
-    [("china_mobile", True), ("china_unicom", True), ("other_isp", True),
-     ("china_telecom", False), ("none", False), (None, False)],
+    [
+        ("china_mobile", True),
+        ("china_unicom", True),
+        ("other_isp", True),
+        ("china_telecom", False),
+        ("none", False),
+        (None, False),
+    ],
 )
 def test_q2_is_asked_only_of_competitor_users(operator: str | None, asked: bool) -> None:
     q = load_questionnaire(DISCONNECT)
@@ -77,15 +100,19 @@ def test_q2_names_the_operator_chosen_or_specified() -> None:
     q = load_questionnaire(DISCONNECT)
     q2 = q.question("q2_competitor_reason")
     assert flow.render(q2.text, q, {"q1_operator": Answer("china_mobile")}) == (
-        "请问您选择中国移动宽带的原因是什么呢？")
+        "请问您选择中国移动宽带的原因是什么呢？"
+    )
     specified = {"q1_operator": Answer("other_isp", other_text="长城宽带")}
     assert flow.render(q2.text, q, specified) == "请问您选择长城宽带宽带的原因是什么呢？"
 
 
 def test_going_back_keeps_later_answers_and_reapplies_conditions() -> None:
     q = load_questionnaire(DISCONNECT)
-    answers = {"q1_operator": Answer("china_mobile"), "q2_competitor_reason": Answer("送的"),
-               "q3_leave_reason": Answer("太贵")}
+    answers = {
+        "q1_operator": Answer("china_mobile"),
+        "q2_competitor_reason": Answer("送的"),
+        "q3_leave_reason": Answer("太贵"),
+    }
     assert flow.previous_question(q, answers, "q3_leave_reason").id == "q2_competitor_reason"
     answers["q1_operator"] = Answer("china_telecom")
     assert flow.previous_question(q, answers, "q3_leave_reason").id == "q1_operator"
@@ -119,28 +146,62 @@ HEADER = "id: broken\nversion: 1\ntitle: 测试\nsettings:\n  company: 某电信
     ("questions", "line", "question_id", "message"),
     [
         ("  - id: a\n    type: single\n    text: x\n", 8, "a", "unknown type 'single'"),
-        ("  - id: a\n    type: short_text\n    text: x\n  - id: a\n    type: short_text\n"
-         "    text: y\n", 10, "a", "duplicate question id (first defined on line 7)"),
-        ("  - id: a\n    type: short_text\n    text: x\n    relevant: ${zz} = '1'\n", 10, "a",
-         "unknown question 'zz'"),
-        ("  - id: a\n    type: short_text\n    text: x\n    relevant: ${b} = '1'\n"
-         "  - id: b\n    type: short_text\n    text: y\n", 10, "a", "'b', which comes later"),
-        ("  - id: a\n    type: single_choice\n    text: x\n    choices:\n"
-         "      - {code: x1, label: 一}\n      - {code: x1, label: 二}\n", 12, "a",
-         "duplicate choice code 'x1'"),
-        ("  - id: a\n    type: short_text\n    text: 您好{operator}\n", 9, "a",
-         "placeholder {operator} is neither a setting nor an earlier question"),
-        ("  - id: a\n    type: short_text\n    text: 您好{b}\n  - id: b\n    type: short_text\n"
-         "    text: y\n", 9, "a", "names a question that comes later"),
-        ("  - id: a\n    type: short_text\n    text: x\n    relevant: ${a = 1\n", 10, "a",
-         "relevant:"),
-        ("  - id: a\n    type: single_choice\n    text: x\n    choices:\n"
-         "      - {code: yes1, label: 是}\n  - id: b\n    type: short_text\n    text: y\n"
-         "    relevant: ${a} = 'yes2'\n", 15, "b", "'yes2' is not a choice code of 'a'"),
+        (
+            "  - id: a\n    type: short_text\n    text: x\n  - id: a\n    type: short_text\n    text: y\n",
+            10,
+            "a",
+            "duplicate question id (first defined on line 7)",
+        ),
+        (
+            "  - id: a\n    type: short_text\n    text: x\n    relevant: ${zz} = '1'\n",
+            10,
+            "a",
+            "unknown question 'zz'",
+        ),
+        (
+            "  - id: a\n    type: short_text\n    text: x\n    relevant: ${b} = '1'\n"
+            "  - id: b\n    type: short_text\n    text: y\n",
+            10,
+            "a",
+            "'b', which comes later",
+        ),
+        (
+            "  - id: a\n    type: single_choice\n    text: x\n    choices:\n"
+            "      - {code: x1, label: 一}\n      - {code: x1, label: 二}\n",
+            12,
+            "a",
+            "duplicate choice code 'x1'",
+        ),
+        (
+            "  - id: a\n    type: short_text\n    text: 您好{operator}\n",
+            9,
+            "a",
+            "placeholder {operator} is neither a setting nor an earlier question",
+        ),
+        (
+            "  - id: a\n    type: short_text\n    text: 您好{b}\n  - id: b\n    type: short_text\n"
+            "    text: y\n",
+            9,
+            "a",
+            "names a question that comes later",
+        ),
+        ("  - id: a\n    type: short_text\n    text: x\n    relevant: ${a = 1\n", 10, "a", "relevant:"),
+        (
+            "  - id: a\n    type: single_choice\n    text: x\n    choices:\n"
+            "      - {code: yes1, label: 是}\n  - id: b\n    type: short_text\n    text: y\n"
+            "    relevant: ${a} = 'yes2'\n",
+            15,
+            "b",
+            "'yes2' is not a choice code of 'a'",
+        ),
         ("  - id: a\n    type: short_text\n    txet: x\n", 9, "a", "unknown key 'txet'"),
         ("  - id: a\n    type: single_choice\n    text: x\n", 7, "a", "needs a non-empty list"),
-        ("  - id: a\n    type: short_text\n    text: x\n    special: [maybe]\n", 10, "a",
-         "unknown special answer 'maybe'"),
+        (
+            "  - id: a\n    type: short_text\n    text: x\n    special: [maybe]\n",
+            10,
+            "a",
+            "unknown special answer 'maybe'",
+        ),
     ],
 )
 def test_each_kind_of_broken_questionnaire_names_file_line_and_question(
@@ -148,20 +209,24 @@ def test_each_kind_of_broken_questionnaire_names_file_line_and_question(
 ) -> None:
     path = write(tmp_path, HEADER + questions)
     problems = check_questionnaire(path)
-    assert any(
-        p.line == line and p.question_id == question_id and message in p.message
-        for p in problems
-    ), [str(p) for p in problems]
+    assert any(p.line == line and p.question_id == question_id and message in p.message for p in problems), [
+        str(p) for p in problems
+    ]
     assert all(p.file == str(path) for p in problems)
     with pytest.raises(QuestionnaireError):
         load_questionnaire(path)
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
-    path = write(tmp_path, HEADER + (
-        "  - id: a\n    type: bogus\n    text: x\n"
-        "  - id: a\n    type: short_text\n    text: 您好{nobody}\n"
-        "  - id: c\n    type: short_text\n    text: y\n    relevant: ${nothing} = '1'\n"))
+    path = write(
+        tmp_path,
+        HEADER
+        + (
+            "  - id: a\n    type: bogus\n    text: x\n"
+            "  - id: a\n    type: short_text\n    text: 您好{nobody}\n"
+            "  - id: c\n    type: short_text\n    text: y\n    relevant: ${nothing} = '1'\n"
+        ),
+    )
     assert len(check_questionnaire(path)) == 4
     assert str(check_questionnaire(path)[0]).startswith(f"{path}:8: [a] unknown type 'bogus'")
 
@@ -178,6 +243,9 @@ def test_yaml_syntax_errors_and_non_utf8_files_are_reported_with_a_line(tmp_path
 
 
 def test_yes_and_no_stay_codes_not_booleans(tmp_path: Path) -> None:
-    path = write(tmp_path, HEADER + "  - id: a\n    type: single_choice\n    text: x\n"
-                 "    choices:\n      - {code: yes, label: 是}\n      - {code: no, label: 否}\n")
+    path = write(
+        tmp_path,
+        HEADER + "  - id: a\n    type: single_choice\n    text: x\n"
+        "    choices:\n      - {code: yes, label: 是}\n      - {code: no, label: 否}\n",
+    )
     assert [c.code for c in load_questionnaire(path).question("a").choices] == ["yes", "no"]

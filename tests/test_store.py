@@ -64,10 +64,8 @@ def test_due_callbacks_come_first_and_future_ones_wait(store: Store) -> None:
     now = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     first = store.claim_next_case("a1", now=now)
     second = store.claim_next_case("a1", now=now)
-    store.record_attempt(first.id, "a1", "callback", started_at=now,
-                         callback_at=now + timedelta(hours=1))
-    store.record_attempt(second.id, "a1", "callback", started_at=now,
-                         callback_at=now + timedelta(minutes=30))
+    store.record_attempt(first.id, "a1", "callback", started_at=now, callback_at=now + timedelta(hours=1))
+    store.record_attempt(second.id, "a1", "callback", started_at=now, callback_at=now + timedelta(minutes=30))
 
     # Before the appointments only the third, never-called case is offered.
     assert store.claim_next_case("a2", now=now).id not in (first.id, second.id)
@@ -84,14 +82,14 @@ def test_attempts_are_kept_and_a_final_outcome_closes_the_case(store: Store) -> 
     store.record_attempt(case.id, "a1", "no_answer", aapor_code="3.13", started_at=start)
     assert store.get_case(case.id).status == "pending"
     again = store.claim_next_case("a1")
-    store.record_attempt(again.id, "a1", "refusal", aapor_code="2.11", started_at=start,
-                         note="不需要", final=True)
+    store.record_attempt(
+        again.id, "a1", "refusal", aapor_code="2.11", started_at=start, note="不需要", final=True
+    )
 
     done = store.get_case(case.id)
     assert (done.status, done.attempts, done.last_outcome) == ("done", 2, "refusal")
     attempts = store.attempts_for(case.id)
-    assert [(a["outcome"], a["aapor_code"]) for a in attempts] == [
-        ("no_answer", "3.13"), ("refusal", "2.11")]
+    assert [(a["outcome"], a["aapor_code"]) for a in attempts] == [("no_answer", "3.13"), ("refusal", "2.11")]
     assert attempts[1]["note"] == "不需要"
     assert store.claim_next_case("a1") is None
 
@@ -113,10 +111,8 @@ def test_interview_answers_round_trip_with_timing_and_changes(store: Store) -> N
 
     shown = datetime.now(UTC)
     answered = shown + timedelta(seconds=4)
-    store.save_answer(interview, "q1_operator", Answer("china_mobile"), shown_at=shown,
-                      answered_at=answered)
-    store.save_answer(interview, "q1_operator", Answer("other_isp", other_text="小区宽带"),
-                      shown_at=shown)
+    store.save_answer(interview, "q1_operator", Answer("china_mobile"), shown_at=shown, answered_at=answered)
+    store.save_answer(interview, "q1_operator", Answer("other_isp", other_text="小区宽带"), shown_at=shown)
     store.save_answer(interview, "q3_leave_reason", Answer("移动送的宽带，电信太贵了"))
     store.save_answer(interview, "q4_retention_call", Answer(special=SpecialAnswer.DONT_KNOW))
     store.save_answer(interview, "q5_factors", Answer(["price", "bundle"]))
@@ -152,8 +148,14 @@ def test_codes_are_checked_against_the_codebook(store: Store) -> None:
     questionnaire = load_questionnaire(ROOT / "questionnaires" / "disconnect_phone.yaml")
     interview = store.start_interview(store.register_questionnaire(questionnaire), "a1")
     answer = store.save_answer(interview, "q3_leave_reason", Answer("搬家了，新房子没有电信的线"))
-    store.save_code(answer.id, ["relocation"], competitor="unknown", source="auto",
-                    model_version="rules-1", confidence=0.93)
+    store.save_code(
+        answer.id,
+        ["relocation"],
+        competitor="unknown",
+        source="auto",
+        model_version="rules-1",
+        confidence=0.93,
+    )
     store.save_code(answer.id, ["relocation", "slow_install"], source="human", coder="r1")
     codes = store.codes_for(answer.id)
     assert [c["reasons"] for c in codes] == [["relocation"], ["relocation", "slow_install"]]
@@ -164,8 +166,7 @@ def test_codes_are_checked_against_the_codebook(store: Store) -> None:
 
 def test_sqlite_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "survey.db"
-    with Store.open(path) as opened:
-        with opened.engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    with Store.open(path) as opened, opened.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     assert path.stat().st_mode & 0o777 == 0o600

@@ -328,13 +328,9 @@ def _evaluate(node: Node, answers: Mapping[str, object], current: object) -> Val
         case Negate(operand=operand):
             return _tidy(-_to_number(_evaluate(operand, answers, current)))
         case BinaryOp(op="or", left=left, right=right):
-            return truthy(_evaluate(left, answers, current)) or truthy(
-                _evaluate(right, answers, current)
-            )
+            return truthy(_evaluate(left, answers, current)) or truthy(_evaluate(right, answers, current))
         case BinaryOp(op="and", left=left, right=right):
-            return truthy(_evaluate(left, answers, current)) and truthy(
-                _evaluate(right, answers, current)
-            )
+            return truthy(_evaluate(left, answers, current)) and truthy(_evaluate(right, answers, current))
         case BinaryOp(op=op, left=left, right=right):
             a = _evaluate(left, answers, current)
             b = _evaluate(right, answers, current)

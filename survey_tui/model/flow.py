@@ -11,10 +11,7 @@ from survey_tui.model.questionnaire import Answer, Question, Questionnaire, Ques
 
 def condition_values(answers: Mapping[str, Answer]) -> dict[str, Any]:
     """Answers as conditions see them: a special answer counts as no answer."""
-    return {
-        qid: (None if answer.special is not None else answer.value)
-        for qid, answer in answers.items()
-    }
+    return {qid: (None if answer.special is not None else answer.value) for qid, answer in answers.items()}
 
 
 def is_relevant(question: Question, answers: Mapping[str, Answer]) -> bool:
@@ -24,9 +21,7 @@ def is_relevant(question: Question, answers: Mapping[str, Answer]) -> bool:
     return question.relevant.evaluate(condition_values(answers))
 
 
-def relevant_questions(
-    questionnaire: Questionnaire, answers: Mapping[str, Answer]
-) -> list[Question]:
+def relevant_questions(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> list[Question]:
     """The questions asked for these answers, in order; later answers do not hide earlier ones."""
     return [q for q in questionnaire.questions if is_relevant(q, answers)]
 
@@ -52,9 +47,7 @@ def previous_question(
     return None
 
 
-def first_unanswered(
-    questionnaire: Questionnaire, answers: Mapping[str, Answer]
-) -> Question | None:
+def first_unanswered(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> Question | None:
     """Where a resumed interview picks up: the first relevant question still without an answer."""
     for question in relevant_questions(questionnaire, answers):
         if question.takes_answer and not (question.id in answers and answers[question.id].is_given):
@@ -62,9 +55,7 @@ def first_unanswered(
     return None
 
 
-def progress(
-    questionnaire: Questionnaire, answers: Mapping[str, Answer], current: str
-) -> tuple[int, int]:
+def progress(questionnaire: Questionnaire, answers: Mapping[str, Answer], current: str) -> tuple[int, int]:
     """(position, total) of `current` among the relevant questions that take an answer."""
     asked = [q.id for q in relevant_questions(questionnaire, answers) if q.takes_answer]
     position = asked.index(current) + 1 if current in asked else len(asked)

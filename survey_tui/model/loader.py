@@ -29,8 +29,16 @@ from survey_tui.model.questionnaire import (
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TOP_KEYS = {"id", "version", "title", "description", "settings", "special_answers", "questions"}
 _QUESTION_KEYS = {
-    "id", "type", "text", "hint", "required", "relevant", "constraint", "constraint_message",
-    "choices", "special",
+    "id",
+    "type",
+    "text",
+    "hint",
+    "required",
+    "relevant",
+    "constraint",
+    "constraint_message",
+    "choices",
+    "special",
 }
 _CHOICE_KEYS = {"code", "label", "specify"}
 
@@ -46,8 +54,10 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}"
-        return f"{where}: [{self.question_id}] {self.message}" if self.question_id else (
-            f"{where}: {self.message}"
+        return (
+            f"{where}: [{self.question_id}] {self.message}"
+            if self.question_id
+            else (f"{where}: {self.message}")
         )
 
 
@@ -186,8 +196,11 @@ class _Reader:
     ) -> list[Question]:
         raw = data.get("questions")
         if not isinstance(raw, CommentedSeq) or not raw:
-            self.problem(_line(data, "questions") if "questions" in data else _line(data), None,
-                         "'questions' must be a non-empty list")
+            self.problem(
+                _line(data, "questions") if "questions" in data else _line(data),
+                None,
+                "'questions' must be a non-empty list",
+            )
             return []
         questions: list[Question] = []
         seen: dict[str, int] = {}
@@ -240,8 +253,9 @@ class _Reader:
         constraint = self.read_condition(node, "constraint", label, seen, earlier, allow_current=True)
         constraint_message = self.text_field(node, "constraint_message", label)
         if constraint_message and constraint is None and "constraint" not in node:
-            self.problem(_line(node, "constraint_message"), label,
-                         "'constraint_message' without a 'constraint'")
+            self.problem(
+                _line(node, "constraint_message"), label, "'constraint_message' without a 'constraint'"
+            )
         special = self.read_special(node, "special", label)
         if special is None:
             special = default_special or ()
@@ -281,16 +295,22 @@ class _Reader:
         raw = node.get("choices")
         if qtype is QuestionType.YES_NO:
             if raw is not None:
-                self.problem(_line(node, "choices"), label,
-                             "a yes_no question has its choices built in (yes 是, no 否)")
+                self.problem(
+                    _line(node, "choices"),
+                    label,
+                    "a yes_no question has its choices built in (yes 是, no 否)",
+                )
             return YES_NO_CHOICES
         if qtype not in CHOICE_TYPES:
             if raw is not None and qtype is not None:
                 self.problem(_line(node, "choices"), label, f"a {qtype.value} question takes no choices")
             return ()
         if not isinstance(raw, CommentedSeq) or not raw:
-            self.problem(_line(node, "choices") if "choices" in node else _line(node), label,
-                         "a choice question needs a non-empty list of 'choices'")
+            self.problem(
+                _line(node, "choices") if "choices" in node else _line(node),
+                label,
+                "a choice question needs a non-empty list of 'choices'",
+            )
             return ()
         choices: list[Choice] = []
         codes: dict[str, int] = {}
@@ -311,8 +331,7 @@ class _Reader:
             if not _ID.fullmatch(code) and not code.lstrip("-").isdigit():
                 self.problem(line, label, f"choice code '{code}' must be an identifier or a number")
             if code in codes:
-                self.problem(line, label,
-                             f"duplicate choice code '{code}' (first on line {codes[code]})")
+                self.problem(line, label, f"duplicate choice code '{code}' (first on line {codes[code]})")
                 continue
             codes[code] = line
             if choice_label is None or str(choice_label).strip() == "":
@@ -351,15 +370,20 @@ class _Reader:
                 if not allow_current:
                     self.problem(line, label, f"{key}: a question cannot depend on itself")
             elif name not in seen:
-                self.problem(line, label, f"{key}: refers to question '{name}', which comes later"
-                             if name in self.all_ids else
-                             f"{key}: refers to unknown question '{name}'")
+                self.problem(
+                    line,
+                    label,
+                    f"{key}: refers to question '{name}', which comes later"
+                    if name in self.all_ids
+                    else f"{key}: refers to unknown question '{name}'",
+                )
         for name, literal in condition.code_comparisons:
             question = by_id.get(name)
             if question is not None and question.is_choice and question.choice(literal) is None:
                 codes = ", ".join(c.code for c in question.choices)
-                self.problem(line, label,
-                             f"{key}: '{literal}' is not a choice code of '{name}' (codes: {codes})")
+                self.problem(
+                    line, label, f"{key}: '{literal}' is not a choice code of '{name}' (codes: {codes})"
+                )
         return condition
 
     def check_placeholders(
@@ -383,11 +407,11 @@ class _Reader:
             if name == label:
                 self.problem(line, label, f"{key}: placeholder {{{name}}} names this question itself")
             elif name in self.all_ids:
-                self.problem(line, label,
-                             f"{key}: placeholder {{{name}}} names a question that comes later")
+                self.problem(line, label, f"{key}: placeholder {{{name}}} names a question that comes later")
             else:
-                self.problem(line, label, f"{key}: placeholder {{{name}}} is neither a setting "
-                             "nor an earlier question")
+                self.problem(
+                    line, label, f"{key}: placeholder {{{name}}} is neither a setting nor an earlier question"
+                )
 
 
 def _question_ids(data: Any) -> Iterator[str]:

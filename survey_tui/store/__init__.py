@@ -1,7 +1,14 @@
 """The answer store on SQLite (embedded default) or PostgreSQL (shared by a call centre)."""
 
 from survey_tui.store.errors import SchemaError, StoreError, StoreUnavailable
-from survey_tui.store.store import Case, ImportResult, Interview, Store, StoredAnswer, upgrade_schema
+from survey_tui.store.store import (
+    Case,
+    ImportResult,
+    Interview,
+    Store,
+    StoredAnswer,
+    upgrade_schema,
+)
 from survey_tui.store.urls import ENV_VAR, display, resolve_url
 
 __all__ = [

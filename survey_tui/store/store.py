@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -14,7 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine, URL
+from sqlalchemy.engine import URL, Connection, Engine
 
 from coding.ids import COMPETITORS, REASONS
 from survey_tui.call_list import CallListRow, SkippedRow
@@ -146,9 +146,7 @@ class Store:
     # -- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def open(
-        cls, target: str | os.PathLike[str] | URL | None = None, *, upgrade: bool = True
-    ) -> Store:
+    def open(cls, target: str | os.PathLike[str] | URL | None = None, *, upgrade: bool = True) -> Store:
         """Open (and create or upgrade) the store at `target`; see `resolve_url` for defaults."""
         url = target if isinstance(target, URL) else resolve_url(target)
         engine = _make_engine(url)
@@ -162,9 +160,7 @@ class Store:
                         f"({schema.SCHEMA_REVISION}); install the newer churn-survey"
                     )
                 if not upgrade:
-                    raise SchemaError(
-                        f"{display(url)} has schema {revision}; run `churn-survey db upgrade`"
-                    )
+                    raise SchemaError(f"{display(url)} has schema {revision}; run `churn-survey db upgrade`")
                 store.upgraded_from = store._migrate(revision)
         except sa.exc.OperationalError as error:
             engine.dispose()
@@ -267,17 +263,16 @@ class Store:
             if found is not None:
                 return int(found)
             content = questionnaire.source.read_text("utf-8-sig") if questionnaire.source else ""
-            return int(
-                conn.execute(
-                    table.insert().values(
-                        name=questionnaire.id,
-                        version=questionnaire.version,
-                        title=questionnaire.title,
-                        content_hash=questionnaire.content_hash,
-                        content=content,
-                        registered_at=utcnow(),
-                    )
-                ).inserted_primary_key[0]
+            return _insert(
+                conn,
+                table.insert().values(
+                    name=questionnaire.id,
+                    version=questionnaire.version,
+                    title=questionnaire.title,
+                    content_hash=questionnaire.content_hash,
+                    content=content,
+                    registered_at=utcnow(),
+                ),
             )
 
     @_guarded
@@ -285,8 +280,14 @@ class Store:
         table = schema.questionnaires
         with self._read() as conn:
             rows = conn.execute(
-                sa.select(table.c.id, table.c.name, table.c.version, table.c.title,
-                          table.c.content_hash, table.c.registered_at).order_by(table.c.id)
+                sa.select(
+                    table.c.id,
+                    table.c.name,
+                    table.c.version,
+                    table.c.title,
+                    table.c.content_hash,
+                    table.c.registered_at,
+                ).order_by(table.c.id)
             )
             return [dict(row._mapping) for row in rows]
 
@@ -312,8 +313,11 @@ class Store:
             for row in rows:
                 if row.phone in existing:
                     result.skipped.append(
-                        SkippedRow(row.line, "already_listed",
-                                   f"line {row.line}: {mask_phone(row.phone)} is already on the call list")
+                        SkippedRow(
+                            row.line,
+                            "already_listed",
+                            f"line {row.line}: {mask_phone(row.phone)} is already on the call list",
+                        )
                     )
                     continue
                 fresh.append(
@@ -323,7 +327,8 @@ class Store:
                         "name": row.name,
                         "branch": row.branch,
                         "disconnect_date": date.fromisoformat(row.disconnect_date)
-                        if row.disconnect_date else None,
+                        if row.disconnect_date
+                        else None,
                         "package": row.package,
                         "extra": dict(row.extra),
                         "source_file": source_file,
@@ -381,11 +386,12 @@ class Store:
         with self._write() as conn:
             conn.execute(
                 cases.update()
-                .where(cases.c.id == case_id, cases.c.claimed_by == agent,
-                       cases.c.status == "claimed")
-                .values(status=sa.case((cases.c.callback_at.is_not(None), "callback"),
-                                       else_="pending"),
-                        claimed_by=None, claimed_at=None)
+                .where(cases.c.id == case_id, cases.c.claimed_by == agent, cases.c.status == "claimed")
+                .values(
+                    status=sa.case((cases.c.callback_at.is_not(None), "callback"), else_="pending"),
+                    claimed_by=None,
+                    claimed_at=None,
+                )
             )
 
     @_guarded
@@ -407,33 +413,41 @@ class Store:
             raise StoreError("a final outcome cannot also set a callback")
         status = "done" if final else "callback" if callback_at is not None else "pending"
         with self._write() as conn:
-            attempt_id = conn.execute(
+            attempt_id = _insert(
+                conn,
                 schema.call_attempts.insert().values(
-                    case_id=case_id, agent=agent, started_at=started_at,
-                    ended_at=ended_at or utcnow(), outcome=outcome, aapor_code=aapor_code,
-                    note=note, callback_at=callback_at,
-                )
-            ).inserted_primary_key[0]
+                    case_id=case_id,
+                    agent=agent,
+                    started_at=started_at,
+                    ended_at=ended_at or utcnow(),
+                    outcome=outcome,
+                    aapor_code=aapor_code,
+                    note=note,
+                    callback_at=callback_at,
+                ),
+            )
             updated = conn.execute(
                 schema.cases.update()
                 .where(schema.cases.c.id == case_id)
                 .values(
-                    status=status, claimed_by=None, claimed_at=None, last_outcome=outcome,
-                    attempts=schema.cases.c.attempts + 1, callback_at=callback_at,
+                    status=status,
+                    claimed_by=None,
+                    claimed_at=None,
+                    last_outcome=outcome,
+                    attempts=schema.cases.c.attempts + 1,
+                    callback_at=callback_at,
                     callback_agent=agent if callback_at is not None else None,
                 )
             ).rowcount
             if updated != 1:
                 raise StoreError(f"there is no case {case_id}")
-        return int(attempt_id)
+        return attempt_id
 
     @_guarded
     def attempts_for(self, case_id: int) -> list[dict[str, Any]]:
         table = schema.call_attempts
         with self._read() as conn:
-            rows = conn.execute(
-                sa.select(table).where(table.c.case_id == case_id).order_by(table.c.id)
-            )
+            rows = conn.execute(sa.select(table).where(table.c.case_id == case_id).order_by(table.c.id))
             return [dict(row._mapping) for row in rows]
 
     @_guarded
@@ -471,9 +485,7 @@ class Store:
         """Number of cases per status, every status present."""
         cases = schema.cases
         with self._read() as conn:
-            rows = conn.execute(
-                sa.select(cases.c.status, sa.func.count()).group_by(cases.c.status)
-            ).all()
+            rows = conn.execute(sa.select(cases.c.status, sa.func.count()).group_by(cases.c.status)).all()
         counts = dict.fromkeys(CASE_STATUSES, 0)
         counts.update({status: int(n) for status, n in rows})
         return counts
@@ -491,14 +503,16 @@ class Store:
         started_at: datetime | None = None,
     ) -> int:
         with self._write() as conn:
-            return int(
-                conn.execute(
-                    schema.interviews.insert().values(
-                        questionnaire_id=questionnaire_id, agent=agent, case_id=case_id,
-                        interviewee=interviewee, status="in_progress",
-                        started_at=started_at or utcnow(),
-                    )
-                ).inserted_primary_key[0]
+            return _insert(
+                conn,
+                schema.interviews.insert().values(
+                    questionnaire_id=questionnaire_id,
+                    agent=agent,
+                    case_id=case_id,
+                    interviewee=interviewee,
+                    status="in_progress",
+                    started_at=started_at or utcnow(),
+                ),
             )
 
     @_guarded
@@ -536,9 +550,7 @@ class Store:
     ) -> StoredAnswer:
         """Store an answer durably before returning; a changed answer counts one more change."""
         answered_at = answered_at or utcnow()
-        duration = (
-            int((answered_at - shown_at).total_seconds() * 1000) if shown_at is not None else None
-        )
+        duration = int((answered_at - shown_at).total_seconds() * 1000) if shown_at is not None else None
         values = {
             "value": answer.value if answer.special is None else None,
             "special": answer.special.value if answer.special is not None else None,
@@ -562,8 +574,13 @@ class Store:
                 changes = 0
                 conn.execute(
                     table.insert().values(
-                        interview_id=interview_id, question_id=question_id, shown_at=shown_at,
-                        answered_at=answered_at, duration_ms=duration, change_count=0, **values,
+                        interview_id=interview_id,
+                        question_id=question_id,
+                        shown_at=shown_at,
+                        answered_at=answered_at,
+                        duration_ms=duration,
+                        change_count=0,
+                        **values,
                     )
                 )
             else:
@@ -572,10 +589,13 @@ class Store:
                 conn.execute(
                     table.update()
                     .where(table.c.id == row.id)
-                    .values(answered_at=answered_at, change_count=changes,
-                            shown_at=row.shown_at or shown_at,
-                            duration_ms=duration if row.duration_ms is None else row.duration_ms,
-                            **values)
+                    .values(
+                        answered_at=answered_at,
+                        change_count=changes,
+                        shown_at=row.shown_at or shown_at,
+                        duration_ms=duration if row.duration_ms is None else row.duration_ms,
+                        **values,
+                    )
                 )
             conn.execute(
                 schema.interviews.update()
@@ -600,7 +620,11 @@ class Store:
 
     @_guarded
     def finish_interview(
-        self, interview_id: int, status: str, *, reason: str | None = None,
+        self,
+        interview_id: int,
+        status: str,
+        *,
+        reason: str | None = None,
         ended_at: datetime | None = None,
     ) -> None:
         """Close an interview as complete or broken off (a break-off keeps its answers)."""
@@ -619,8 +643,7 @@ class Store:
         with self._write() as conn:
             conn.execute(
                 schema.interviews.update()
-                .where(schema.interviews.c.id == interview_id,
-                       schema.interviews.c.status == "break_off")
+                .where(schema.interviews.c.id == interview_id, schema.interviews.c.status == "break_off")
                 .values(status="in_progress", ended_at=None)
             )
 
@@ -647,28 +670,37 @@ class Store:
         if source not in ("auto", "human"):
             raise StoreError(f"a code's source is auto or human, not {source!r}")
         with self._write() as conn:
-            return int(
-                conn.execute(
-                    schema.answer_codes.insert().values(
-                        answer_id=answer_id, reasons=list(dict.fromkeys(reasons)),
-                        competitor=competitor, source=source, coder=coder,
-                        model_version=model_version, confidence=confidence, coded_at=utcnow(),
-                    )
-                ).inserted_primary_key[0]
+            return _insert(
+                conn,
+                schema.answer_codes.insert().values(
+                    answer_id=answer_id,
+                    reasons=list(dict.fromkeys(reasons)),
+                    competitor=competitor,
+                    source=source,
+                    coder=coder,
+                    model_version=model_version,
+                    confidence=confidence,
+                    coded_at=utcnow(),
+                ),
             )
 
     @_guarded
     def codes_for(self, answer_id: int) -> list[dict[str, Any]]:
         table = schema.answer_codes
         with self._read() as conn:
-            rows = conn.execute(
-                sa.select(table).where(table.c.answer_id == answer_id).order_by(table.c.id)
-            )
+            rows = conn.execute(sa.select(table).where(table.c.answer_id == answer_id).order_by(table.c.id))
             return [dict(row._mapping) for row in rows]
 
 
+def _insert(conn: Connection, statement: sa.Insert) -> int:
+    """Run an INSERT of one row and give the new row's id."""
+    key = conn.execute(statement).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 def _case(row: sa.Row[Any]) -> Case:
-    data: Mapping[str, Any] = row._mapping
+    data = row._mapping
     return Case(**{name: data[name] for name in Case.__dataclass_fields__})
 
 

@@ -62,9 +62,7 @@ def upgrade() -> None:
     op.create_table(
         "interviews",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column(
-            "questionnaire_id", sa.Integer, sa.ForeignKey("questionnaires.id"), nullable=False
-        ),
+        sa.Column("questionnaire_id", sa.Integer, sa.ForeignKey("questionnaires.id"), nullable=False),
         sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id")),
         sa.Column("interviewee", sa.String(100)),
         sa.Column("agent", sa.String(64), nullable=False),
