@@ -95,24 +95,25 @@ def _check_type(question: Question, value: Any, other_text: str | None) -> str |
             return "a whole number is expected"
         return None
     if question.type in (QuestionType.SINGLE_CHOICE, QuestionType.YES_NO):
-        choice = question.choice(str(value))
-        if choice is None:
-            return f"'{value}' is not one of the choices"
-        if choice.specify and not (other_text or "").strip():
-            return f"please specify '{choice.label}'"
-        return None
+        return _check_choice(question, value, other_text)
     if question.type is QuestionType.MULTIPLE_CHOICE:
         if not isinstance(value, list):
             return "a list of choices is expected"
         if len(set(value)) != len(value):
             return "a choice is selected twice"
         for code in value:
-            choice = question.choice(str(code))
-            if choice is None:
-                return f"'{code}' is not one of the choices"
-            if choice.specify and not (other_text or "").strip():
-                return f"please specify '{choice.label}'"
+            if problem := _check_choice(question, code, other_text):
+                return problem
         return None
     if not isinstance(value, str):
         return "text is expected"
+    return None
+
+
+def _check_choice(question: Question, code: Any, other_text: str | None) -> str | None:
+    choice = question.choice(str(code))
+    if choice is None:
+        return f"'{code}' is not one of the choices"
+    if choice.specify and not (other_text or "").strip():
+        return f"please specify '{choice.label}'"
     return None
