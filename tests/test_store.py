@@ -170,3 +170,25 @@ def test_sqlite_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_locked_sqlite_file_gives_a_clear_error_and_loses_nothing(tmp_path: Path) -> None:
+    import sqlite3
+
+    from survey_tui.store import StoreUnavailable
+
+    path = tmp_path / "survey.db"
+    with Store.open(path) as store:
+        store.import_cases(rows(1))
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with Store.open(path, busy_seconds=0.3) as store:
+            with pytest.raises(StoreUnavailable, match="locked by another program"):
+                store.import_cases(rows(2, start=100))
+            assert len(store.list_cases()) == 1  # readers are not blocked in WAL mode
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    with Store.open(path) as store:
+        assert store.import_cases(rows(2, start=100)).imported == 2

@@ -139,18 +139,31 @@ def _guarded(method: Callable[P, T]) -> Callable[P, T]:
 class Store:
     """All reads and writes of survey data; the app and the CLI get one injected."""
 
-    def __init__(self, engine: Engine, *, upgraded_from: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        upgraded_from: str | None = None,
+        busy_seconds: float = SQLITE_BUSY_SECONDS,
+    ) -> None:
         self.engine = engine
         self.upgraded_from = upgraded_from
+        self.busy_seconds = busy_seconds
 
     # -- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, target: str | os.PathLike[str] | URL | None = None, *, upgrade: bool = True) -> Store:
+    def open(
+        cls,
+        target: str | os.PathLike[str] | URL | None = None,
+        *,
+        upgrade: bool = True,
+        busy_seconds: float = SQLITE_BUSY_SECONDS,
+    ) -> Store:
         """Open (and create or upgrade) the store at `target`; see `resolve_url` for defaults."""
         url = target if isinstance(target, URL) else resolve_url(target)
-        engine = _make_engine(url)
-        store = cls(engine)
+        engine = _make_engine(url, busy_seconds)
+        store = cls(engine, busy_seconds=busy_seconds)
         try:
             revision = store.schema_revision()
             if revision != schema.SCHEMA_REVISION:
@@ -193,7 +206,7 @@ class Store:
         if self.is_sqlite and "locked" in detail:
             return StoreUnavailable(
                 f"the database file {self.location} is locked by another program "
-                f"(waited {SQLITE_BUSY_SECONDS:.0f} s); nothing was changed, try again"
+                f"(waited {self.busy_seconds:g} s); nothing was changed, try again"
             )
         return StoreUnavailable(f"cannot use the database {self.location}: {detail}")
 
@@ -720,13 +733,13 @@ def _stored_answer(row: sa.Row[Any]) -> StoredAnswer:
     )
 
 
-def _make_engine(url: URL) -> Engine:
+def _make_engine(url: URL, busy_seconds: float = SQLITE_BUSY_SECONDS) -> Engine:
     if url.drivername.startswith("sqlite"):
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, busy_seconds)
     return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, busy_seconds: float) -> Engine:
     path = url.database
     if path and path != ":memory:":
         file = Path(path)
@@ -735,7 +748,7 @@ def _sqlite_engine(url: URL) -> Engine:
         if not file.exists():
             # Owner-only from the first byte: the file will hold phone numbers.
             os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
-    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+    engine = sa.create_engine(url, connect_args={"timeout": busy_seconds})
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: sqlite3.Connection, _record: object) -> None:
