@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -248,6 +250,92 @@ def case_claim(ctx: click.Context, agent: str, include_pii: bool) -> None:
     if claimed is None:
         raise NothingToClaim("no case is waiting to be called")
     click.echo(json.dumps(claimed.to_dict(include_pii=include_pii), ensure_ascii=False))
+
+
+# -- the agents' app ----------------------------------------------------------------------------
+
+DEMO_DB = "churn-survey-demo.db"
+
+
+@cli.command()
+@click.option(
+    "--agent",
+    default=lambda: os.environ.get("USER") or "agent",
+    show_default="$USER",
+    help="Agent id stored with every call and answer.",
+)
+@click.option("--db", "db_option", metavar="PATH_OR_URL", help="Overrides the global --db.")
+@click.option(
+    "--questionnaire",
+    "questionnaire_name",
+    default="disconnect_phone",
+    show_default=True,
+    help="Instrument for customer calls: a shipped name or a YAML file.",
+)
+@click.option(
+    "--staff-questionnaire",
+    "staff_name",
+    default="staff_interview",
+    show_default=True,
+    help="Instrument for staff interviews (key s on the queue).",
+)
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Calls to one customer before the case gets its final outcome.",
+)
+@click.option(
+    "--demo", is_flag=True, help=f"Use ./{DEMO_DB}, loaded with the fictional demo call list when empty."
+)
+@click.option(
+    "--spool-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where answers wait while the database is unreachable [~/.local/state/churn-survey].",
+)
+@click.pass_context
+@user_errors
+def tui(
+    ctx: click.Context,
+    agent: str,
+    db_option: str | None,
+    questionnaire_name: str,
+    staff_name: str,
+    max_attempts: int,
+    demo: bool,
+    spool_dir: str | None,
+) -> None:
+    """Open the agents' app: call queue, call outcomes, interviews, staff interviews, supervisor view.
+
+    Keys are shown in the footer of every screen; the README lists them all.
+    """
+    from survey_tui.model import load_questionnaire
+    from survey_tui.resources import find_questionnaire, shipped_dir
+
+    if db_option:
+        ctx.obj["db"] = db_option
+    if demo and not ctx.obj.get("db"):
+        ctx.obj["db"] = DEMO_DB
+    questionnaire = load_questionnaire(find_questionnaire(questionnaire_name))
+    staff = load_questionnaire(find_questionnaire(staff_name))
+    store = open_store(ctx)
+    if demo and not any(store.case_counts().values()):
+        from survey_tui.sample import import_call_list
+
+        import_call_list(store, shipped_dir("data") / "demo_call_list.csv")
+    from survey_tui.app import make_app
+
+    app = make_app(
+        store,
+        agent=agent,
+        questionnaire=questionnaire,
+        staff_questionnaire=staff,
+        max_attempts=max_attempts,
+        spool_dir=Path(spool_dir) if spool_dir else None,
+    )
+    app.run()
 
 
 # -- the database -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 # The Alembic revision these tables correspond to; a test keeps it equal to the migrations' head.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -121,6 +121,8 @@ answers = sa.Table(
     sa.Column("answered_at", UTCDateTime, nullable=False),
     sa.Column("duration_ms", sa.Integer),
     sa.Column("change_count", sa.Integer, nullable=False, default=0),
+    # A draft is text saved while it is being typed; it is not yet an answer.
+    sa.Column("draft", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("interview_id", "question_id", name="uq_answer_per_question"),
 )
 

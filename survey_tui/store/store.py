@@ -91,6 +91,7 @@ class StoredAnswer:
     answered_at: datetime
     duration_ms: int | None
     change_count: int
+    draft: bool = False
 
 
 @dataclass(frozen=True)
@@ -420,12 +421,24 @@ class Store:
         note: str | None = None,
         callback_at: datetime | None = None,
         final: bool = False,
+        max_attempts: int | None = None,
     ) -> int:
-        """Store one call attempt and move the case on: to a callback, done, or back in the queue."""
+        """Store one call attempt and move the case on: to a callback, done, or back in the queue.
+
+        With `max_attempts`, the attempt that reaches it closes the case whatever its outcome
+        (the outcome then is the case's final one).
+        """
         if final and callback_at is not None:
             raise StoreError("a final outcome cannot also set a callback")
-        status = "done" if final else "callback" if callback_at is not None else "pending"
         with self._write() as conn:
+            attempts = conn.execute(
+                sa.select(schema.cases.c.attempts).where(schema.cases.c.id == case_id)
+            ).scalar()
+            if attempts is None:
+                raise StoreError(f"there is no case {case_id}")
+            if max_attempts is not None and attempts + 1 >= max_attempts:
+                final, callback_at = True, None
+            status = "done" if final else "callback" if callback_at is not None else "pending"
             attempt_id = _insert(
                 conn,
                 schema.call_attempts.insert().values(
@@ -439,7 +452,7 @@ class Store:
                     callback_at=callback_at,
                 ),
             )
-            updated = conn.execute(
+            conn.execute(
                 schema.cases.update()
                 .where(schema.cases.c.id == case_id)
                 .values(
@@ -451,9 +464,7 @@ class Store:
                     callback_at=callback_at,
                     callback_agent=agent if callback_at is not None else None,
                 )
-            ).rowcount
-            if updated != 1:
-                raise StoreError(f"there is no case {case_id}")
+            )
         return attempt_id
 
     @_guarded
@@ -503,6 +514,65 @@ class Store:
         counts.update({status: int(n) for status, n in rows})
         return counts
 
+    @_guarded
+    def agent_cases(self, agent: str, *, limit: int = 200) -> list[Case]:
+        """The agent's own cases: claimed, booked for a callback, or called by them."""
+        cases, attempts = schema.cases, schema.call_attempts
+        called = sa.select(attempts.c.case_id).where(attempts.c.agent == agent)
+        query = (
+            sa.select(cases)
+            .where(
+                sa.or_(
+                    cases.c.claimed_by == agent,
+                    cases.c.callback_agent == agent,
+                    cases.c.id.in_(called),
+                )
+            )
+            .order_by(
+                sa.case(
+                    (cases.c.status == "claimed", 0),
+                    (cases.c.status == "callback", 1),
+                    (cases.c.status == "pending", 2),
+                    else_=3,
+                ),
+                cases.c.callback_at,
+                cases.c.id.desc(),
+            )
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [_case(row) for row in conn.execute(query)]
+
+    @_guarded
+    def outcome_counts(self, *, agent: str | None = None, since: datetime | None = None) -> dict[str, int]:
+        """Call attempts per outcome, for one agent or all, since a moment or ever."""
+        attempts = schema.call_attempts
+        query = sa.select(attempts.c.outcome, sa.func.count()).group_by(attempts.c.outcome)
+        if agent is not None:
+            query = query.where(attempts.c.agent == agent)
+        if since is not None:
+            query = query.where(attempts.c.started_at >= since)
+        with self._read() as conn:
+            return {outcome: int(n) for outcome, n in conn.execute(query)}
+
+    @_guarded
+    def case_attempt_codes(self) -> list[tuple[int, str | None, list[str]]]:
+        """Every case with the agent of its last attempt and its attempts' AAPOR codes in order."""
+        cases, attempts = schema.cases, schema.call_attempts
+        query = (
+            sa.select(cases.c.id, attempts.c.agent, attempts.c.aapor_code)
+            .select_from(cases.outerjoin(attempts, attempts.c.case_id == cases.c.id))
+            .order_by(cases.c.id, attempts.c.id)
+        )
+        result: dict[int, tuple[str | None, list[str]]] = {}
+        with self._read() as conn:
+            for case_id, agent, code in conn.execute(query):
+                last_agent, codes = result.get(case_id, (None, []))
+                if code is not None:
+                    codes.append(code)
+                result[case_id] = (agent or last_agent, codes)
+        return [(case_id, agent, codes) for case_id, (agent, codes) in result.items()]
+
     # -- interviews and answers --------------------------------------------------------------
 
     @_guarded
@@ -537,6 +607,19 @@ class Store:
         return Interview(**row._mapping) if row is not None else None
 
     @_guarded
+    def open_interview(self, case_id: int) -> Interview | None:
+        """The newest unfinished interview of a case (in progress or broken off), to resume."""
+        table = schema.interviews
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(table)
+                .where(table.c.case_id == case_id, table.c.status.in_(("in_progress", "break_off")))
+                .order_by(table.c.id.desc())
+                .limit(1)
+            ).first()
+        return Interview(**row._mapping) if row is not None else None
+
+    @_guarded
     def list_interviews(
         self, *, agent: str | None = None, status: str | None = None, case_id: int | None = None
     ) -> list[Interview]:
@@ -560,10 +643,15 @@ class Store:
         *,
         shown_at: datetime | None = None,
         answered_at: datetime | None = None,
+        draft: bool = False,
     ) -> StoredAnswer:
-        """Store an answer durably before returning; a changed answer counts one more change."""
+        """Store an answer durably before returning.
+
+        A `draft` is text saved while it is still being typed, so that a crash loses nothing; it
+        becomes the answer when saved without `draft`. Changing a confirmed answer counts one
+        change; the drafts and confirmation of one edit count once.
+        """
         answered_at = answered_at or utcnow()
-        duration = int((answered_at - shown_at).total_seconds() * 1000) if shown_at is not None else None
         values = {
             "value": answer.value if answer.special is None else None,
             "special": answer.special.value if answer.special is not None else None,
@@ -584,29 +672,33 @@ class Store:
                 )
             ).first()
             if row is None:
-                changes = 0
                 conn.execute(
                     table.insert().values(
                         interview_id=interview_id,
                         question_id=question_id,
                         shown_at=shown_at,
                         answered_at=answered_at,
-                        duration_ms=duration,
+                        duration_ms=None if draft else _duration_ms(shown_at, answered_at),
                         change_count=0,
+                        draft=draft,
                         **values,
                     )
                 )
             else:
                 same = all(getattr(row, key) == value for key, value in values.items())
-                changes = row.change_count + (0 if same else 1)
+                changed = not row.draft and not same
+                shown = row.shown_at or shown_at
                 conn.execute(
                     table.update()
                     .where(table.c.id == row.id)
                     .values(
                         answered_at=answered_at,
-                        change_count=changes,
-                        shown_at=row.shown_at or shown_at,
-                        duration_ms=duration if row.duration_ms is None else row.duration_ms,
+                        change_count=row.change_count + (1 if changed else 0),
+                        shown_at=shown,
+                        duration_ms=row.duration_ms
+                        if row.duration_ms is not None or draft
+                        else _duration_ms(shown, answered_at),
+                        draft=draft,
                         **values,
                     )
                 )
@@ -705,6 +797,10 @@ class Store:
             return [dict(row._mapping) for row in rows]
 
 
+def _duration_ms(shown_at: datetime | None, answered_at: datetime) -> int | None:
+    return int((answered_at - shown_at).total_seconds() * 1000) if shown_at is not None else None
+
+
 def _insert(conn: Connection, statement: sa.Insert) -> int:
     """Run an INSERT of one row and give the new row's id."""
     key = conn.execute(statement).inserted_primary_key
@@ -730,6 +826,7 @@ def _stored_answer(row: sa.Row[Any]) -> StoredAnswer:
         answered_at=row.answered_at,
         duration_ms=row.duration_ms,
         change_count=row.change_count,
+        draft=bool(row.draft),
     )
 
 

@@ -1,0 +1,99 @@
+"""The agents' app: a Textual shell around the injected store, questionnaires and outbox."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from textual.app import App
+
+from survey_tui.model.questionnaire import Questionnaire
+from survey_tui.outbox import Outbox, default_spool_dir
+from survey_tui.store import Store
+
+T = TypeVar("T")
+
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+class SurveyApp(App[None]):
+    """Queue, call, interview and supervisor screens over one store."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "宽带拆机回访"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(
+        self,
+        store: Store,
+        questionnaire: Questionnaire,
+        staff_questionnaire: Questionnaire,
+        agent: str,
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        spool_dir: Path | None = None,
+        flush_seconds: float = 3.0,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.questionnaire = questionnaire
+        self.staff_questionnaire = staff_questionnaire
+        self.agent = agent
+        self.max_attempts = max_attempts
+        self.flush_seconds = flush_seconds
+        spool_dir = spool_dir or default_spool_dir()
+        self.outbox = Outbox(store, spool_dir / f"spool-{_safe(agent)}.jsonl")
+        self.questionnaire_ids: dict[str, int] = {}
+        self.sub_title = f"坐席 {agent}"
+
+    def on_mount(self) -> None:
+        from survey_tui.screens import QueueScreen
+
+        for instrument in (self.questionnaire, self.staff_questionnaire):
+            self.questionnaire_ids[instrument.id] = self.store.register_questionnaire(instrument)
+        self.outbox.flush()
+        self.set_interval(self.flush_seconds, self.flush_outbox)
+        self.push_screen(QueueScreen())
+
+    async def in_thread(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a store call off the event loop, so the screen keeps drawing while it waits."""
+        return await asyncio.to_thread(function, *args, **kwargs)
+
+    async def flush_outbox(self) -> None:
+        if self.outbox.pending:
+            await self.in_thread(self.outbox.flush)
+
+    def store_status(self) -> str:
+        """One line on the state of saving, shown at the bottom of every screen."""
+        if self.outbox.pending:
+            return (
+                f"⚠ 数据库暂不可用，{self.outbox.pending} 条记录已暂存本机，正在重试保存"
+                f"（{self.outbox.last_error or ''}）"
+            )
+        return f"✓ 已保存 · {self.store.location}"
+
+
+def _safe(agent: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in agent) or "agent"
+
+
+def make_app(
+    store: Store,
+    *,
+    agent: str,
+    questionnaire: Questionnaire,
+    staff_questionnaire: Questionnaire,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    spool_dir: Path | None = None,
+) -> SurveyApp:
+    """The one factory of the app, for the CLI and for the tests."""
+    return SurveyApp(
+        store,
+        questionnaire,
+        staff_questionnaire,
+        agent,
+        max_attempts=max_attempts,
+        spool_dir=spool_dir,
+    )

@@ -1,0 +1,126 @@
+"""One interview in progress: the current question, answers saved through the outbox, going back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from survey_tui.model import flow
+from survey_tui.model.questionnaire import Answer, Question, Questionnaire
+from survey_tui.outbox import Outbox
+from survey_tui.store import StoredAnswer
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What happened to an answer: refused with a reason, or saved (in the store or spooled)."""
+
+    problem: str | None = None
+    in_store: bool = True
+
+
+class InterviewSession:
+    """Walks a questionnaire for one interview; every answer is written before moving on."""
+
+    def __init__(
+        self,
+        questionnaire: Questionnaire,
+        outbox: Outbox,
+        interview_id: int,
+        stored: dict[str, StoredAnswer] | None = None,
+    ) -> None:
+        self.questionnaire = questionnaire
+        self.outbox = outbox
+        self.interview_id = interview_id
+        stored = stored or {}
+        self.answers: dict[str, Answer] = {qid: s.answer for qid, s in stored.items() if not s.draft}
+        self.drafts: dict[str, str] = {qid: str(s.answer.value or "") for qid, s in stored.items() if s.draft}
+        self.current: Question | None = None
+        self.shown_at: datetime | None = None
+
+    # -- where we are ----------------------------------------------------------------------------
+
+    def start(self) -> Question | None:
+        """The question to show first: the first unanswered one (the intro for a new interview)."""
+        if not self.answers and not self.drafts:
+            return self.show(flow.next_question(self.questionnaire, self.answers))
+        return self.show(flow.first_unanswered(self.questionnaire, self.answers))
+
+    def show(self, question: Question | None) -> Question | None:
+        self.current = question
+        self.shown_at = datetime.now(UTC)
+        return question
+
+    @property
+    def finished(self) -> bool:
+        return self.current is None
+
+    def text(self, question: Question) -> str:
+        return flow.render(question.text, self.questionnaire, self.answers)
+
+    def hint(self, question: Question) -> str | None:
+        return flow.render(question.hint, self.questionnaire, self.answers) if question.hint else None
+
+    def progress(self) -> tuple[int, int]:
+        if self.current is None:
+            total = len(
+                [q for q in flow.relevant_questions(self.questionnaire, self.answers) if q.takes_answer]
+            )
+            return total, total
+        return flow.progress(self.questionnaire, self.answers, self.current.id)
+
+    def answered_share(self) -> tuple[int, int]:
+        """(answered, applicable) among the questions asked so far, for the AAPOR partial rule."""
+        asked = [q for q in flow.relevant_questions(self.questionnaire, self.answers) if q.takes_answer]
+        answered = sum(1 for q in asked if q.id in self.answers and self.answers[q.id].is_given)
+        return answered, len(asked)
+
+    # -- moving ------------------------------------------------------------------------------
+
+    def answer(self, answer: Answer) -> SaveResult:
+        """Validate and save the answer to the current question, then move to the next one."""
+        question = self.current
+        if question is None:
+            return SaveResult("the interview is finished")
+        if not question.takes_answer:
+            self.show(flow.next_question(self.questionnaire, self.answers, after=question.id))
+            return SaveResult()
+        problem = flow.validate(question, answer, self.answers)
+        if problem:
+            return SaveResult(problem)
+        in_store = self.outbox.save_answer(
+            self.interview_id,
+            question.id,
+            answer,
+            shown_at=self.shown_at,
+            answered_at=datetime.now(UTC),
+        )
+        self.answers[question.id] = answer
+        self.drafts.pop(question.id, None)
+        self.show(flow.next_question(self.questionnaire, self.answers, after=question.id))
+        return SaveResult(in_store=in_store)
+
+    def save_draft(self, text: str) -> bool:
+        """Keep text still being typed (long answers); True when it reached the store."""
+        question = self.current
+        if question is None or self.drafts.get(question.id) == text:
+            return True
+        self.drafts[question.id] = text
+        return self.outbox.save_answer(
+            self.interview_id,
+            question.id,
+            Answer(text),
+            shown_at=self.shown_at,
+            answered_at=datetime.now(UTC),
+            draft=True,
+        )
+
+    def back(self) -> Question | None:
+        """Go to the previous relevant question; later answers are kept."""
+        if self.current is None:
+            relevant = flow.relevant_questions(self.questionnaire, self.answers)
+            return self.show(relevant[-1]) if relevant else None
+        previous = flow.previous_question(self.questionnaire, self.answers, self.current.id)
+        if previous is None:
+            return self.current
+        return self.show(previous)

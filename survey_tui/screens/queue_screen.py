@@ -1,0 +1,164 @@
+"""The agent's day: today's figures, own cases with masked numbers, and `enter` for the next customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from survey_tui.model.dispositions import outcome
+from survey_tui.store import Case, StoreError
+from survey_tui.widgets import StatusLine
+
+if TYPE_CHECKING:
+    from survey_tui.app import SurveyApp
+
+STATUS_LABELS = {"pending": "待拨", "claimed": "通话中", "callback": "约回拨", "done": "已结束"}
+
+
+def outcome_label(code: str | None) -> str:
+    if not code:
+        return ""
+    try:
+        return outcome(code).label
+    except KeyError:
+        return code
+
+
+class QueueScreen(Screen[None]):
+    """Start of the day and between calls."""
+
+    CSS_PATH = "queue_screen.tcss"
+    BINDINGS = [
+        Binding("enter", "next_case", "下一个客户", priority=True),
+        Binding("s", "staff_interview", "员工访谈"),
+        Binding("v", "supervisor", "主管视图"),
+        Binding("r", "refresh", "刷新"),
+        Binding("q", "quit", "退出"),
+    ]
+
+    @property
+    def survey(self) -> SurveyApp:
+        return cast("SurveyApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="today", classes="heading")
+        yield Static("", id="counts")
+        yield DataTable(id="cases", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="message")
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#cases", DataTable)
+        table.add_columns("编号", "电话", "姓名", "支局", "状态", "次数", "回拨时间", "上次结果")
+        self.refresh_queue()
+        # Callbacks become due while the agent waits: show them at their time.
+        self.set_interval(30, self.refresh_queue)
+
+    def on_screen_resume(self) -> None:
+        self.refresh_queue()
+
+    def refresh_queue(self) -> None:
+        try:
+            self._fill()
+        except StoreError as error:
+            self.query_one("#message", Static).update(f"无法读取客户列表：{error}")
+
+    def _fill(self) -> None:
+        store, agent = self.survey.store, self.survey.agent
+        midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+        today = store.outcome_counts(agent=agent, since=midnight)
+        calls = sum(today.values())
+        completes = today.get("complete", 0)
+        others = "  ".join(
+            f"{outcome_label(code)} {n}" for code, n in sorted(today.items()) if code != "complete"
+        )
+        self.query_one("#today", Static).update(
+            f"坐席 {agent} · 今日拨打 {calls} · 完成 {completes}  {others}"
+        )
+        counts = store.case_counts()
+        due = store.list_cases(status="callback")
+        now = datetime.now().astimezone()
+        due_now = sum(1 for case in due if case.callback_at and case.callback_at <= now)
+        self.query_one("#counts", Static).update(
+            f"名单：待拨 {counts['pending']} · 约回拨 {counts['callback']}（已到时间 {due_now}）"
+            f" · 通话中 {counts['claimed']} · 已结束 {counts['done']}"
+        )
+        table = self.query_one("#cases", DataTable)
+        table.clear()
+        for case in store.agent_cases(agent):
+            table.add_row(*self._row(case, now), key=str(case.id))
+
+    def _row(self, case: Case, now: datetime) -> list[Any]:
+        shown = case.to_dict()
+        callback = ""
+        if case.callback_at:
+            local = case.callback_at.astimezone()
+            callback = f"{local:%m-%d %H:%M}" + (" 已到" if case.callback_at <= now else "")
+        return [
+            case.id,
+            shown["phone"],
+            case.name or "",
+            case.branch or "",
+            STATUS_LABELS.get(case.status, case.status),
+            case.attempts,
+            callback,
+            outcome_label(case.last_outcome),
+        ]
+
+    async def action_next_case(self) -> None:
+        """Reopen the case this agent already holds (after a crash), else claim the next one."""
+        from survey_tui.screens.call_screen import CallScreen
+
+        store, agent = self.survey.store, self.survey.agent
+        message = self.query_one("#message", Static)
+        try:
+            held = await self.survey.in_thread(store.list_cases, status="claimed", agent=agent)
+            case = held[0] if held else await self.survey.in_thread(store.claim_next_case, agent)
+        except StoreError as error:
+            message.update(f"无法领取客户：{error}")
+            return
+        if case is None:
+            message.update("没有待拨打的客户了。约定回拨的客户会在约定时间出现在这里。")
+            return
+        message.update("")
+        self.app.push_screen(CallScreen(case))
+
+    def action_staff_interview(self) -> None:
+        from survey_tui.screens.interview_screen import InterviewScreen
+
+        survey = self.survey
+        questionnaire = survey.staff_questionnaire
+        questionnaire_id = survey.questionnaire_ids[questionnaire.id]
+        unfinished = [
+            interview
+            for interview in survey.store.list_interviews(agent=survey.agent)
+            if interview.case_id is None
+            and interview.questionnaire_id == questionnaire_id
+            and interview.status != "complete"
+        ]
+        if unfinished:
+            interview_id = unfinished[-1].id
+            survey.store.resume_interview(interview_id)
+            self.notify(f"继续未完成的员工访谈 #{interview_id}")
+        else:
+            interview_id = survey.store.start_interview(questionnaire_id, survey.agent)
+        self.app.push_screen(InterviewScreen(questionnaire, interview_id), self._staff_done)
+
+    def _staff_done(self, result: Any) -> None:
+        if result is not None and result[0] == "complete":
+            self.notify("员工访谈已完成并保存")
+        self.refresh_queue()
+
+    def action_supervisor(self) -> None:
+        from survey_tui.screens.supervisor_screen import SupervisorScreen
+
+        self.app.push_screen(SupervisorScreen())
+
+    def action_refresh(self) -> None:
+        self.refresh_queue()
