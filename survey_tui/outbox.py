@@ -69,6 +69,7 @@ class Outbox:
         self.store = store
         self.spool = spool
         self.queue: list[Pending] = self._load()
+        self._rewrite()  # drop a line cut short by a kill, so later appends start on a fresh line
         self.last_error: str | None = None
 
     @property
@@ -153,7 +154,7 @@ class Outbox:
         if not self.spool.exists():
             return []
         queue = []
-        for line in self.spool.read_text("utf-8").splitlines():
+        for line in self.spool.read_text("utf-8", errors="replace").splitlines():
             if not line.strip():
                 continue
             try:

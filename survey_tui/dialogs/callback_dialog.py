@@ -18,6 +18,8 @@ class CallbackDialog(ModalScreen[datetime | None]):
     """Returns the appointment time, or None when the agent cancels."""
 
     CSS_PATH = "callback_dialog.tcss"
+    # The quick choices are digits: the typed-time line gets focus only on 4.
+    AUTO_FOCUS = ""
     BINDINGS = [Binding("escape", "cancel", "取消", priority=True)]
 
     def compose(self) -> ComposeResult:
