@@ -9,6 +9,11 @@ import sys
 CORE_MODULES = [
     "survey_tui.model",
     "survey_tui.model.flow",
+    "survey_tui.model.dispositions",
+    "survey_tui.interviewing",
+    "survey_tui.outbox",
+    "survey_tui.callbacks",
+    "survey_tui.supervisor",
     "survey_tui.store",
     "survey_tui.call_list",
     "survey_tui.sample",

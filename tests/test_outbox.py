@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from survey_tui.model import Answer, SpecialAnswer, load_questionnaire
 from survey_tui.outbox import Outbox
-from survey_tui.store import Store, StoreUnavailable
+from survey_tui.store import Store, StoreError, StoreUnavailable
 from tests.conftest import ROOT
 from tests.test_store import rows
 
@@ -332,3 +334,71 @@ def test_datetimes_from_utc_and_local_clocks_are_the_same_moment_after_replay(
     flaky.down = False
     assert Outbox(flaky, spool).flush() == 0
     assert flaky.answers_for(interview_id)["q6_package_pref"].answered_at == answered
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="outbox.py flush(): writes applied before a StoreError are not removed from the queue, "
+    "so the next flush applies them again",
+)
+def test_writes_applied_before_a_refused_one_are_not_applied_twice(
+    flaky: FlakyStore, spool: Path, interview: tuple[int, int]
+) -> None:
+    case_id, _ = interview
+    start = datetime(2026, 11, 22, 20, 15, tzinfo=CST)
+    outbox = Outbox(flaky, spool)
+    flaky.down = True
+    outbox.record_attempt(case_id, "a1", "no_answer", aapor_code="3.13", started_at=start)
+    # A write the store refuses when it is back (a final outcome with a callback).
+    outbox.record_attempt(
+        case_id, "a1", "callback", started_at=start, callback_at=start + timedelta(hours=1), final=True
+    )
+    flaky.down = False
+
+    for _ in range(2):
+        with contextlib.suppress(StoreError):
+            outbox.flush()
+
+    assert [a["outcome"] for a in flaky.attempts_for(case_id)] == ["no_answer"]
+    assert flaky.get_case(case_id).attempts == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Outbox has no lock, but the app flushes it from a worker thread (app.py flush_outbox) "
+    "while answers are saved from other threads: one spooled write is applied twice",
+)
+def test_two_threads_flushing_at_once_apply_each_write_once(
+    flaky: FlakyStore, spool: Path, interview: tuple[int, int]
+) -> None:
+    case_id, _ = interview
+    start = datetime(2026, 11, 22, 20, 15, tzinfo=CST)
+    outbox = Outbox(flaky, spool)
+    flaky.down = True
+    outbox.record_attempt(case_id, "a1", "no_answer", started_at=start)
+    flaky.down = False
+
+    entered, release = threading.Event(), threading.Event()
+    calls = 0
+    real_record_attempt = flaky.record_attempt
+
+    def slow_first_call(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the first flush is caught inside the database call
+            entered.set()
+            release.wait(5)
+        return real_record_attempt(*args, **kwargs)
+
+    flaky.record_attempt = slow_first_call  # type: ignore[method-assign]
+    worker = threading.Thread(target=outbox.flush)
+    worker.start()
+    assert entered.wait(5)
+    timer = threading.Timer(0.3, release.set)
+    timer.start()
+    outbox.flush()  # e.g. an answer saved while the periodic flush is still running
+    worker.join(10)
+    timer.join()
+
+    assert len(flaky.attempts_for(case_id)) == 1
+    assert outbox.pending == 0

@@ -153,7 +153,7 @@ class InterviewScreen(Screen[Result]):
         special = " · ".join(
             f"{'F8' if s is SpecialAnswer.DONT_KNOW else 'F9'} {s.label}" for s in question.special
         )
-        return f"{parts}{' · ' + special if special else ''} · PgUp 上一题 · Esc 中断"
+        return f"{parts}{' · ' + special if special else ''}"
 
     # -- keys --------------------------------------------------------------------------------
 

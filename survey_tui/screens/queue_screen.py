@@ -91,8 +91,11 @@ class QueueScreen(Screen[None]):
         )
         table = self.query_one("#cases", DataTable)
         table.clear()
-        for case in store.agent_cases(agent):
+        own = store.agent_cases(agent)
+        for case in own:
             table.add_row(*self._row(case, now), key=str(case.id))
+        if not own:
+            self.query_one("#message", Static).update("按回车领取下一个客户。")
 
     def _row(self, case: Case, now: datetime) -> list[Any]:
         shown = case.to_dict()
