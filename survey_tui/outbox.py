@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from survey_tui.model.questionnaire import Answer, SpecialAnswer
-from survey_tui.store import Store, StoreUnavailable
+from survey_tui.store import Store, StoreError, StoreUnavailable
 
 _OPERATIONS = ("save_answer", "finish_interview", "record_attempt")
 
@@ -58,6 +59,17 @@ def _serialise(pending: Pending) -> str:
     return json.dumps({"operation": pending.operation, "arguments": arguments}, ensure_ascii=False)
 
 
+def _append_synced(path: Path, line: str) -> None:
+    """Append one line and make sure it is on disk before returning (owner-only file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(descriptor, (line + "\n").encode("utf-8"))
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 class Outbox:
     """Applies writes in order; while the store is unavailable they wait in a spool file on disk.
 
@@ -71,6 +83,8 @@ class Outbox:
         self.queue: list[Pending] = self._load()
         self._rewrite()  # drop a line cut short by a kill, so later appends start on a fresh line
         self.last_error: str | None = None
+        # The app saves and flushes from worker threads: one write at a time, in order.
+        self._lock = threading.RLock()
 
     @property
     def pending(self) -> int:
@@ -91,11 +105,14 @@ class Outbox:
         """Apply the write now if the store takes it; True when it is in the store."""
         if operation not in _OPERATIONS:
             raise ValueError(f"unknown outbox operation {operation!r}")
-        pending = Pending(operation, arguments)
+        with self._lock:
+            return self._submit(Pending(operation, arguments))
+
+    def _submit(self, pending: Pending) -> bool:
         if self.queue:
             # Earlier writes are still waiting: keep the order, then try them all.
             self._append(pending)
-            return self.flush() == 0
+            return self._flush() == 0
         try:
             self._apply(pending)
         except StoreUnavailable as error:
@@ -107,19 +124,40 @@ class Outbox:
 
     def flush(self) -> int:
         """Try the waiting writes in order; the number still waiting."""
+        with self._lock:
+            return self._flush()
+
+    def _flush(self) -> int:
         done = 0
         try:
             for pending in self.queue:
-                self._apply(pending)
+                try:
+                    self._apply(pending)
+                except StoreUnavailable:
+                    raise
+                except StoreError as error:
+                    # The store refuses this write for good (e.g. the interview was closed
+                    # meanwhile): keep it aside rather than block every later write.
+                    self._reject(pending, error)
                 done += 1
         except StoreUnavailable as error:
             self.last_error = str(error)
         else:
             self.last_error = None
-        if done:
-            self.queue = self.queue[done:]
-            self._rewrite()
+        finally:
+            if done:
+                self.queue = self.queue[done:]
+                self._rewrite()
         return len(self.queue)
+
+    @property
+    def rejected_file(self) -> Path:
+        return self.spool.with_suffix(".rejected.jsonl")
+
+    def _reject(self, pending: Pending, error: StoreError) -> None:
+        record = json.loads(_serialise(pending))
+        record["error"] = str(error)
+        _append_synced(self.rejected_file, json.dumps(record, ensure_ascii=False))
 
     def _apply(self, pending: Pending) -> None:
         method = getattr(self.store, pending.operation)
@@ -127,14 +165,7 @@ class Outbox:
 
     def _append(self, pending: Pending) -> None:
         self.queue.append(pending)
-        line = _serialise(pending)
-        self.spool.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(self.spool, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            os.write(descriptor, (line + "\n").encode("utf-8"))
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        _append_synced(self.spool, _serialise(pending))
 
     def _rewrite(self) -> None:
         if not self.queue:

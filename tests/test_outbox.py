@@ -336,11 +336,6 @@ def test_datetimes_from_utc_and_local_clocks_are_the_same_moment_after_replay(
     assert flaky.answers_for(interview_id)["q6_package_pref"].answered_at == answered
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbox.py flush(): writes applied before a StoreError are not removed from the queue, "
-    "so the next flush applies them again",
-)
 def test_writes_applied_before_a_refused_one_are_not_applied_twice(
     flaky: FlakyStore, spool: Path, interview: tuple[int, int]
 ) -> None:
@@ -361,13 +356,12 @@ def test_writes_applied_before_a_refused_one_are_not_applied_twice(
 
     assert [a["outcome"] for a in flaky.attempts_for(case_id)] == ["no_answer"]
     assert flaky.get_case(case_id).attempts == 1
+    # The refused write is kept aside, with the reason, and no longer blocks later writes.
+    assert outbox.pending == 0
+    [refused] = outbox.rejected_file.read_text("utf-8").splitlines()
+    assert '"callback"' in refused and "final outcome cannot also set a callback" in refused
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Outbox has no lock, but the app flushes it from a worker thread (app.py flush_outbox) "
-    "while answers are saved from other threads: one spooled write is applied twice",
-)
 def test_two_threads_flushing_at_once_apply_each_write_once(
     flaky: FlakyStore, spool: Path, interview: tuple[int, int]
 ) -> None:
