@@ -31,6 +31,15 @@ def store(sqlite_url: str) -> Iterator[Store]:
 
 
 @pytest.fixture
+def either_store(db_url: str) -> Iterator[Store]:
+    """The same, on SQLite and on PostgreSQL."""
+    opened = Store.open(db_url)
+    opened.import_cases(rows(3))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
 def new_app(tmp_path: Path) -> Callable[..., SurveyApp]:
     def make(store: Store, agent: str = "a1", **options: object) -> SurveyApp:
         return make_app(
@@ -85,7 +94,8 @@ def typed(text: str) -> list[str]:
     return list(text)
 
 
-async def test_full_interview_with_a_competitor_user(store: Store, new_app) -> None:  # type: ignore[no-untyped-def]
+async def test_full_interview_with_a_competitor_user(either_store: Store, new_app) -> None:  # type: ignore[no-untyped-def]
+    store = either_store
     app = new_app(store)
     async with app.run_test(size=SIZE) as pilot:
         await open_interview(pilot, app)
@@ -333,10 +343,10 @@ async def test_the_last_allowed_attempt_closes_the_case(store: Store, new_app) -
     single.close()
 
 
-async def test_two_agents_never_get_the_same_case(sqlite_url: str, new_app) -> None:  # type: ignore[no-untyped-def]
+async def test_two_agents_never_get_the_same_case(db_url: str, new_app) -> None:  # type: ignore[no-untyped-def]
     claimed = []
     for agent in ("a1", "a2"):
-        store = Store.open(sqlite_url)
+        store = Store.open(db_url)
         if agent == "a1":
             store.import_cases(rows(2))
         app = new_app(store, agent=agent)
@@ -346,7 +356,7 @@ async def test_two_agents_never_get_the_same_case(sqlite_url: str, new_app) -> N
             claimed.append(app.screen.case.id)  # type: ignore[attr-defined]
         store.close()
     assert claimed[0] != claimed[1]
-    with Store.open(sqlite_url) as store:
+    with Store.open(db_url) as store:
         assert {c.claimed_by for c in store.list_cases(status="claimed")} == {"a1", "a2"}
 
 

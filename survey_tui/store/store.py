@@ -833,7 +833,7 @@ def _stored_answer(row: sa.Row[Any]) -> StoredAnswer:
 def _make_engine(url: URL, busy_seconds: float = SQLITE_BUSY_SECONDS) -> Engine:
     if url.drivername.startswith("sqlite"):
         return _sqlite_engine(url, busy_seconds)
-    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
 
 
 def _sqlite_engine(url: URL, busy_seconds: float) -> Engine:
