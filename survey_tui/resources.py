@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+from coding.resources import shipped_dir
 
-
-def shipped_dir(name: str) -> Path:
-    """The top-level folder `name` (questionnaires, data) of a checkout, else the wheel's copy."""
-    checkout = _PACKAGE.parent / name
-    if checkout.is_dir():
-        return checkout
-    return _PACKAGE / "_shipped" / name
+__all__ = ["find_questionnaire", "shipped_dir", "shipped_questionnaires"]
 
 
 def find_questionnaire(name_or_path: str) -> Path:

@@ -14,6 +14,7 @@ from survey_tui.store.urls import ENV_VAR, display, resolve_url
 __all__ = [
     "ENV_VAR",
     "Case",
+    "CodeRecord",
     "ImportResult",
     "Interview",
     "SchemaError",

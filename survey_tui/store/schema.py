@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 # The Alembic revision these tables correspond to; a test keeps it equal to the migrations' head.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -138,4 +138,5 @@ answer_codes = sa.Table(
     sa.Column("model_version", sa.String(64)),
     sa.Column("confidence", sa.Float),
     sa.Column("coded_at", UTCDateTime, nullable=False),
+    sa.Column("needs_review", sa.Boolean, nullable=False, server_default=sa.false()),
 )

@@ -110,6 +110,20 @@ class Interview:
     break_off_reason: str | None
 
 
+@dataclass(frozen=True)
+class CodeRecord:
+    """The codes given to one answer by a coder (the model, or a person)."""
+
+    answer_id: int
+    reasons: tuple[str, ...]
+    source: str
+    competitor: str | None = None
+    coder: str | None = None
+    model_version: str | None = None
+    confidence: float | None = None
+    needs_review: bool = False
+
+
 @dataclass
 class ImportResult:
     """What an import did: rows added and rows skipped with the reason."""
@@ -755,39 +769,43 @@ class Store:
     # -- codes -------------------------------------------------------------------------------
 
     @_guarded
-    def save_code(
-        self,
-        answer_id: int,
-        reasons: Sequence[str],
-        *,
-        competitor: str | None = None,
-        source: str,
-        coder: str | None = None,
-        model_version: str | None = None,
-        confidence: float | None = None,
-    ) -> int:
+    def save_code(self, answer_id: int, reasons: Sequence[str], *, source: str, **details: Any) -> int:
         """Record the codes of one answer; ids are checked against the codebook."""
-        unknown = [reason for reason in reasons if reason not in REASONS]
-        if unknown:
-            raise StoreError(f"unknown reason ids {unknown}; the codebook has {list(REASONS)}")
-        if competitor is not None and competitor not in COMPETITORS:
-            raise StoreError(f"unknown competitor id {competitor!r}")
-        if source not in ("auto", "human"):
-            raise StoreError(f"a code's source is auto or human, not {source!r}")
-        with self._write() as conn:
-            return _insert(
-                conn,
-                schema.answer_codes.insert().values(
-                    answer_id=answer_id,
-                    reasons=list(dict.fromkeys(reasons)),
-                    competitor=competitor,
-                    source=source,
-                    coder=coder,
-                    model_version=model_version,
-                    confidence=confidence,
-                    coded_at=utcnow(),
-                ),
+        return self.save_codes([CodeRecord(answer_id, tuple(reasons), source=source, **details)])[0]
+
+    @_guarded
+    def save_codes(self, records: Sequence[CodeRecord]) -> list[int]:
+        """Record many codes in one transaction (a coding run of thousands of answers)."""
+        now = utcnow()
+        rows = []
+        for record in records:
+            unknown = [reason for reason in record.reasons if reason not in REASONS]
+            if unknown:
+                raise StoreError(f"unknown reason ids {unknown}; the codebook has {list(REASONS)}")
+            if record.competitor is not None and record.competitor not in COMPETITORS:
+                raise StoreError(f"unknown competitor id {record.competitor!r}")
+            if record.source not in ("auto", "human"):
+                raise StoreError(f"a code's source is auto or human, not {record.source!r}")
+            rows.append(
+                {
+                    "answer_id": record.answer_id,
+                    "reasons": list(dict.fromkeys(record.reasons)),
+                    "competitor": record.competitor,
+                    "source": record.source,
+                    "coder": record.coder,
+                    "model_version": record.model_version,
+                    "confidence": record.confidence,
+                    "needs_review": record.needs_review,
+                    "coded_at": now,
+                }
             )
+        if not rows:
+            return []
+        with self._write() as conn:
+            if len(rows) == 1:
+                return [_insert(conn, schema.answer_codes.insert().values(**rows[0]))]
+            conn.execute(schema.answer_codes.insert(), rows)
+            return []
 
     @_guarded
     def codes_for(self, answer_id: int) -> list[dict[str, Any]]:
@@ -795,6 +813,78 @@ class Store:
         with self._read() as conn:
             rows = conn.execute(sa.select(table).where(table.c.answer_id == answer_id).order_by(table.c.id))
             return [dict(row._mapping) for row in rows]
+
+    @_guarded
+    def answers_to_code(self, question_id: str, *, include_auto_coded: bool = False) -> list[dict[str, Any]]:
+        """Confirmed answers of a question without codes (or, with `include_auto_coded`, without a
+        human code): answer_id, interview_id, case_id, value, special. Human codes are never redone."""
+        answers, interviews, codes = schema.answers, schema.interviews, schema.answer_codes
+        coded = sa.select(codes.c.answer_id)
+        if include_auto_coded:
+            coded = coded.where(codes.c.source == "human")
+        query = (
+            sa.select(
+                answers.c.id.label("answer_id"),
+                answers.c.interview_id,
+                interviews.c.case_id,
+                answers.c.value,
+                answers.c.special,
+            )
+            .select_from(answers.join(interviews, interviews.c.id == answers.c.interview_id))
+            .where(
+                answers.c.question_id == question_id, answers.c.draft.is_(False), answers.c.id.not_in(coded)
+            )
+            .order_by(answers.c.id)
+        )
+        with self._read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    @_guarded
+    def question_values(self, question_id: str) -> dict[int, Any]:
+        """interview id -> the confirmed value given to `question_id` (special answers left out)."""
+        answers = schema.answers
+        query = sa.select(answers.c.interview_id, answers.c.value).where(
+            answers.c.question_id == question_id, answers.c.draft.is_(False), answers.c.special.is_(None)
+        )
+        with self._read() as conn:
+            return {interview_id: value for interview_id, value in conn.execute(query)}
+
+    @_guarded
+    def latest_codes(
+        self, *, source: str | None = None, coder: str | None = None
+    ) -> dict[int, dict[str, Any]]:
+        """answer id -> its newest code (optionally of one source or one coder), with the answer text."""
+        codes, answers = schema.answer_codes, schema.answers
+        newest = sa.select(sa.func.max(codes.c.id)).group_by(codes.c.answer_id)
+        if source is not None:
+            newest = newest.where(codes.c.source == source)
+        if coder is not None:
+            newest = newest.where(codes.c.coder == coder)
+        query = (
+            sa.select(codes, answers.c.value.label("text"), answers.c.question_id)
+            .select_from(codes.join(answers, answers.c.id == codes.c.answer_id))
+            .where(codes.c.id.in_(newest))
+        )
+        with self._read() as conn:
+            return {row.answer_id: dict(row._mapping) for row in conn.execute(query)}
+
+    @_guarded
+    def review_queue(self, limit: int = 500) -> list[dict[str, Any]]:
+        """Automatic codes flagged for review with no human code yet, least confident first."""
+        codes, answers = schema.answer_codes, schema.answers
+        human = sa.select(codes.c.answer_id).where(codes.c.source == "human")
+        newest = (
+            sa.select(sa.func.max(codes.c.id)).where(codes.c.source == "auto").group_by(codes.c.answer_id)
+        )
+        query = (
+            sa.select(codes, answers.c.value.label("text"), answers.c.question_id, answers.c.interview_id)
+            .select_from(codes.join(answers, answers.c.id == codes.c.answer_id))
+            .where(codes.c.id.in_(newest), codes.c.needs_review.is_(True), codes.c.answer_id.not_in(human))
+            .order_by(codes.c.confidence, codes.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
 
 
 def _duration_ms(shown_at: datetime | None, answered_at: datetime) -> int | None:

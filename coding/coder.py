@@ -1,0 +1,237 @@
+"""Coding answers: normalise, deduplicate, apply rules and the model, and lay out the result table."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from coding import model as reason_model
+from coding.codebook import Codebook, load_codebook
+from coding.corpus import join_reasons, load_corpus
+from coding.ids import COMPETITORS
+from coding.normalize import mask_phones, normalize
+from coding.resources import data_file
+from coding.rules import RuleCoder, RuleResult
+from coding.segment import segment
+
+OUTPUT_COLUMNS = ("id", "text", "reasons", "primary_reason", "competitor", "confidence", "needs_review")
+MODEL_ENV = "CHURN_SURVEY_MODEL"
+
+
+def shipped_model_path() -> Path:
+    return data_file("models", "reason_model.joblib")
+
+
+def user_model_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "churn-survey" / "reason_model.joblib"
+
+
+def reason_columns(reason_ids: Sequence[str]) -> list[str]:
+    return [f"reason_{reason}" for reason in reason_ids]
+
+
+@dataclass
+class Coder:
+    """Codes answers with the rules alone, or rules and model combined when a model is given."""
+
+    codebook: Codebook
+    model: reason_model.ReasonModel | None = None
+
+    def __post_init__(self) -> None:
+        self.rules = RuleCoder(self.codebook)
+
+    @property
+    def version(self) -> str:
+        return self.model.version if self.model is not None else f"rules-{self.codebook.sha256[:12]}"
+
+    def code(
+        self,
+        texts: Sequence[object],
+        *,
+        ids: Sequence[object] | None = None,
+        competitor_hints: Sequence[object] | None = None,
+    ) -> pd.DataFrame:
+        """One row per answer, columns as in OUTPUT_COLUMNS then one 0/1 column per reason.
+
+        Identical answers are coded once: real survey answers repeat a great deal.
+        """
+        count = len(texts)
+        raw = pd.Series(list(texts), dtype=object).fillna("").astype(str)
+        # factorize hashes; it never builds fixed-width arrays, so one huge answer costs only itself.
+        raw_codes, raw_unique = pd.factorize(raw)
+        normalised_unique = pd.Series([normalize(text) for text in raw_unique], dtype=object)
+        inverse_codes, distinct = pd.factorize(normalised_unique)
+        inverse = inverse_codes[raw_codes] if count else np.zeros(0, dtype=int)
+        coded = self.code_unique(list(distinct))
+        reason_ids = self.codebook.reason_ids
+        flags = coded.flags[inverse] if count else np.zeros((0, len(reason_ids)), dtype=int)
+        result = pd.DataFrame(
+            {
+                "id": list(ids) if ids is not None else list(range(1, count + 1)),
+                "text": raw.map(mask_phones).to_numpy(),
+                "reasons": np.array(coded.reasons, dtype=object)[inverse] if count else [],
+                "primary_reason": np.array(coded.primary, dtype=object)[inverse] if count else [],
+                "competitor": np.array(coded.competitor, dtype=object)[inverse] if count else [],
+                "confidence": np.round(coded.confidence[inverse], 4) if count else [],
+                "needs_review": coded.needs_review[inverse] if count else [],
+            }
+        )
+        if competitor_hints is not None:
+            hints = pd.Series(list(competitor_hints), dtype=object).map(_competitor_hint)
+            result["competitor"] = hints.where(hints.notna(), result["competitor"]).to_numpy()
+        for column, name in enumerate(reason_columns(reason_ids)):
+            result[name] = flags[:, column] if count else []
+        return result
+
+    def code_unique(self, texts: list[str]) -> _Coded:
+        """Code distinct normalised texts; the per-text work of `code`."""
+        rules = [self.rules.code(text) for text in texts]
+        reason_ids = self.codebook.reason_ids
+        if self.model is None:
+            probabilities = np.array(
+                [[1.0 if result.signals[r] > 0 else 0.0 for r in reason_ids] for result in rules]
+            ).reshape(len(texts), len(reason_ids))
+            competitor = [result.competitor for result in rules]
+            confidence = np.array([_rule_confidence(result) for result in rules])
+            threshold = 0.75
+        else:
+            tokens = [segment(text) for text in texts]
+            matrix = self.model.features(texts, tokens, rules)
+            probabilities = self.model.reason_probabilities(matrix)
+            competitor = self._competitors(rules, matrix)
+            confidence = reason_model.answer_confidence(probabilities)
+            threshold = self.model.review_threshold
+        flags = (probabilities >= 0.5).astype(int)
+        empty = np.array([not text for text in texts], dtype=bool)
+        flags[empty] = 0
+        confidence = np.where(empty, 1.0, confidence)
+        reasons = [
+            join_reasons([r for r, flag in zip(reason_ids, row, strict=True) if flag]) for row in flags
+        ]
+        primary = [
+            reason_ids[int(np.argmax(np.where(row == 1, probs, -1.0)))] if row.any() else ""
+            for row, probs in zip(flags, probabilities, strict=True)
+        ]
+        needs_review = (confidence < threshold) & ~empty
+        return _Coded(reasons, primary, competitor, confidence, needs_review, flags)
+
+    def _competitors(self, rules: list[RuleResult], matrix: object) -> list[str]:
+        """Named in the text wins; otherwise the model's guess when it is confident."""
+        assert self.model is not None
+        classes, probabilities = self.model.competitor_probabilities(matrix)  # type: ignore[arg-type]
+        chosen = []
+        for row, result in enumerate(rules):
+            if result.competitor != "unknown" or not classes:
+                chosen.append(result.competitor)
+                continue
+            best = int(np.argmax(probabilities[row]))
+            chosen.append(classes[best] if probabilities[row, best] >= 0.6 else "unknown")
+        return chosen
+
+
+@dataclass
+class _Coded:
+    reasons: list[str]
+    primary: list[str]
+    competitor: list[str]
+    confidence: np.ndarray
+    needs_review: np.ndarray
+    flags: np.ndarray
+
+
+def _competitor_hint(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text if text in COMPETITORS and text != "unknown" else None
+
+
+def _rule_confidence(result: RuleResult) -> float:
+    """Without a model: sure when reasons were asserted plainly, unsure with weak or negated ones."""
+    signals = list(result.signals.values())
+    if any(signal == 0.5 for signal in signals) or (not result.reasons and any(s < 0 for s in signals)):
+        return 0.5
+    return 0.9 if result.reasons else 0.6
+
+
+# -- finding, checking and (re)training the model ---------------------------------------------------
+
+
+def model_problem(path: Path, codebook: Codebook) -> str | None:
+    """Why the model at `path` cannot be used as it is, or None when it can."""
+    info = reason_model.read_info(path)
+    if info is None or not path.exists():
+        return f"no model at {path}"
+    if info.get("format") != reason_model.MODEL_FORMAT:
+        return "the model was saved in another format"
+    if info.get("codebook_sha256") != codebook.sha256:
+        return "the codebook changed since the model was trained"
+    saved, installed = info.get("libraries", {}), reason_model.library_versions()
+    differing = [
+        f"{name} {saved.get(name)} -> {installed[name]}"
+        for name in reason_model.PINNED_LIBRARIES
+        if saved.get(name) != installed[name]
+    ]
+    if differing:
+        return "library versions differ (" + ", ".join(differing) + ")"
+    return None
+
+
+def train_model(
+    codebook: Codebook,
+    extra: pd.DataFrame | None = None,
+    *,
+    corpus: pd.DataFrame | None = None,
+) -> reason_model.ReasonModel:
+    """Train on the corpus's train part (never its test part) plus extra human-coded answers."""
+    frame = corpus if corpus is not None else load_corpus(split="train")
+    parts = [frame[["text", "reasons", "competitor"]]]
+    if extra is not None and len(extra):
+        parts.append(extra[["text", "reasons", "competitor"]])
+    data = pd.concat(parts, ignore_index=True)
+    texts = [normalize(text) for text in data["text"]]
+    rules = RuleCoder(codebook)
+    return reason_model.fit(
+        texts,
+        [segment(text) for text in texts],
+        [rules.code(text) for text in texts],
+        list(data["reasons"]),
+        list(data["competitor"]),
+        codebook,
+        sources={"corpus_train": len(frame), "human_codes": 0 if extra is None else len(extra)},
+    )
+
+
+def default_coder(notify: Callable[[str], None] | None = None, model_path: Path | None = None) -> Coder:
+    """The coder with the best usable model: given, user-trained, or shipped; retrained if stale.
+
+    A model that does not match the installed libraries or the codebook is never used silently:
+    it is retrained from the shipped corpus, with a notice.
+    """
+    codebook = load_codebook()
+    candidates = [model_path] if model_path else []
+    if not model_path and os.environ.get(MODEL_ENV):
+        candidates.append(Path(os.environ[MODEL_ENV]))
+    if not model_path:
+        candidates += [user_model_path(), shipped_model_path()]
+    problems = []
+    for path in candidates:
+        problem = model_problem(path, codebook)
+        if problem is None:
+            return Coder(codebook, reason_model.load(path))
+        if path.exists() or path == model_path:
+            problems.append(f"{path}: {problem}")
+    if notify is not None:
+        reason = "; ".join(problems) if problems else "no trained model found"
+        notify(f"note: retraining the model from the shipped corpus ({reason})")
+    model = train_model(codebook)
+    with contextlib.suppress(OSError):  # a read-only home still codes; it retrains next time
+        reason_model.save(model, user_model_path())
+    return Coder(codebook, model)

@@ -1,0 +1,177 @@
+"""The rule coder: codebook keywords and patterns read clause by clause, with negation and contrast."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from coding.codebook import Codebook
+
+# A mention's strength: asserted, weakened by a following contrast, or negated.
+ASSERTED, WEAK, NEGATED = 1.0, 0.5, -1.0
+_PUNCTUATION = re.compile(r"[,，。.;；!！?？、\n/|]+")
+# A gap pattern ending in a negated complaint: "网速不慢", "速度也没卡".
+_NEGATED_TAIL = re.compile(r"(不|没有?|冇得?|并不)(太|很|算|怎么|是很)?[慢差卡弱贵烂]$")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Where a reason was found in the normalised text, and how it was said."""
+
+    reason: str
+    start: int
+    end: int
+    strength: float
+    cue: str
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """Per-reason signal (1 asserted, 0.5 weak, -1 negated, 0 absent), mentions, competitor."""
+
+    signals: dict[str, float]
+    mentions: tuple[Mention, ...] = ()
+    competitor: str = "unknown"
+    competitor_cues: tuple[tuple[int, int], ...] = field(default=())
+
+    @property
+    def reasons(self) -> list[str]:
+        return [reason for reason, signal in self.signals.items() if signal > 0]
+
+
+class RuleCoder:
+    """Codes normalised text with the codebook alone; transparent and editable by researchers."""
+
+    def __init__(self, codebook: Codebook) -> None:
+        self.codebook = codebook
+        cues = sorted(codebook.contrast_cues, key=len, reverse=True)
+        self._contrast = re.compile("|".join(re.escape(cue) for cue in cues)) if cues else None
+
+    def clauses(self, text: str) -> list[tuple[int, int, bool]]:
+        """(start, end, followed_by_contrast) for each clause of `text`."""
+        cuts: list[tuple[int, int, bool]] = []  # (position, length skipped, is_contrast)
+        for match in _PUNCTUATION.finditer(text):
+            cuts.append((match.start(), match.end() - match.start(), False))
+        if self._contrast is not None:
+            for match in self._contrast.finditer(text):
+                cuts.append((match.start(), 0, True))
+        cuts.sort()
+        clauses = []
+        start = 0
+        for position, skipped, is_contrast in cuts:
+            if position > start or is_contrast:
+                clauses.append((start, position, is_contrast))
+            start = max(start, position + skipped)
+        clauses.append((start, len(text), False))
+        # A punctuation mark right before a contrast cue: the clause before it is the weak one.
+        merged: list[tuple[int, int, bool]] = []
+        for clause in clauses:
+            if merged and clause[0] == clause[1] and clause[2]:
+                merged[-1] = (merged[-1][0], merged[-1][1], True)
+            elif clause[0] < clause[1]:
+                merged.append(clause)
+        return merged
+
+    def code(self, text: str) -> RuleResult:
+        """Signals for every reason of the codebook, and the competitor named, in normalised `text`."""
+        lowered = text.lower()
+        clauses = self.clauses(lowered)
+        signals = dict.fromkeys(self.codebook.reason_ids, 0.0)
+        mentions: list[Mention] = []
+        for reason in self.codebook.reasons:
+            for start, end, cue in self._find(lowered, reason.keywords, reason.patterns):
+                clause = _clause_of(clauses, start)
+                strength = self._strength(lowered, start, end, clause, cue)
+                mentions.append(Mention(reason.id, start, end, strength, cue))
+                signals[reason.id] = _combine(signals[reason.id], strength)
+        competitor, spans = self._competitor(lowered, clauses, signals)
+        mentions.sort(key=lambda mention: mention.start)
+        return RuleResult(signals, tuple(mentions), competitor, spans)
+
+    @staticmethod
+    def _find(
+        text: str, keywords: tuple[str, ...], patterns: tuple[re.Pattern[str], ...]
+    ) -> list[tuple[int, int, str]]:
+        found: list[tuple[int, int, str]] = []
+        taken: list[tuple[int, int]] = []
+        for keyword in keywords:  # longest first: "网速慢" before "慢"
+            position = text.find(keyword)
+            while position != -1:
+                end = position + len(keyword)
+                if not any(s <= position and end <= e for s, e in taken):
+                    found.append((position, end, keyword))
+                    taken.append((position, end))
+                position = text.find(keyword, position + 1)
+        for pattern in patterns:
+            for match in pattern.finditer(text):
+                if match.end() > match.start() and not any(
+                    s <= match.start() and match.end() <= e for s, e in taken
+                ):
+                    found.append((match.start(), match.end(), match.group(0)))
+                    taken.append((match.start(), match.end()))
+        return found
+
+    def _strength(self, text: str, start: int, end: int, clause: tuple[int, int, bool], cue: str) -> float:
+        clause_start, clause_end, weakened = clause
+        window = text[max(clause_start, start - self.codebook.negation_window) : start]
+        if any(negator in window for negator in self.codebook.negation_before):
+            return NEGATED
+        if _NEGATED_TAIL.search(cue):
+            return NEGATED
+        after = text[end:clause_end]
+        if any(after.startswith(word) or word in after[:8] for word in self.codebook.negation_after):
+            return NEGATED
+        return WEAK if weakened else ASSERTED
+
+    def _competitor(
+        self, text: str, clauses: list[tuple[int, int, bool]], signals: dict[str, float]
+    ) -> tuple[str, tuple[tuple[int, int], ...]]:
+        book = self.codebook
+        named: dict[str, float] = {}
+        spans: list[tuple[int, int]] = []
+        taken: list[tuple[int, int]] = []
+        for competitor in book.competitors:
+            for alias in competitor.aliases:
+                position = text.find(alias)
+                while position != -1:
+                    end = position + len(alias)
+                    if not any(s < end and position < e for s, e in taken):
+                        taken.append((position, end))
+                        clause_start = _clause_of(clauses, position)[0]
+                        before = text[max(clause_start, position - 4) : position]
+                        if not any(
+                            negator in before for negator in ("不是", "没用", "没有", "不用", "没装", "不要")
+                        ):
+                            chosen = any(
+                                text[max(0, position - 4) : position].endswith(cue)
+                                for cue in book.chosen_before
+                            )
+                            chosen = chosen or any(
+                                text[end : end + 4].startswith(cue) for cue in book.chosen_after
+                            )
+                            named[competitor.id] = max(named.get(competitor.id, 0.0), 2.0 if chosen else 1.0)
+                            spans.append((position, end))
+                    position = text.find(alias, position + 1)
+        if named:
+            best = max(named.values())
+            leaders = [cid for cid, score in named.items() if score == best]
+            if len(leaders) == 1:
+                return leaders[0], tuple(spans)
+            return "unknown", tuple(spans)
+        if signals.get("reinstall", 0) > 0 or any(cue in text for cue in book.telecom_again):
+            return "china_telecom", ()
+        if any(cue in text for cue in book.no_broadband):
+            return "none", ()
+        return "unknown", ()
+
+
+def _clause_of(clauses: list[tuple[int, int, bool]], position: int) -> tuple[int, int, bool]:
+    for clause in clauses:
+        if clause[0] <= position < clause[1]:
+            return clause
+    return clauses[-1] if clauses else (0, position + 1, False)
+
+
+def _combine(current: float, new: float) -> float:
+    """Asserted anywhere wins; a weak mention beats none; a negation counts only if nothing else."""
+    return new if current == 0.0 else max(current, new)
