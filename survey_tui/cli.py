@@ -7,77 +7,15 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from survey_tui import __version__
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-# Exit codes beyond click's 2 for usage errors.
-EXIT_PROBLEM = 1
-EXIT_EMPTY = 3
-EXIT_DATABASE = 4
+from survey_tui.cli_coding import COMMANDS
+from survey_tui.cli_support import Failure, NothingToClaim, open_store, user_errors
 
 QUEUE_HEADERS = ("id", "phone", "name", "branch", "disconnected", "package", "status", "attempts", "callback")
-
-
-class Failure(click.ClickException):
-    """A user error: printed as `error: message`, no traceback."""
-
-    exit_code = EXIT_PROBLEM
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
-
-
-class NothingToClaim(Failure):
-    exit_code = EXIT_EMPTY
-
-
-class DatabaseUnavailable(Failure):
-    exit_code = EXIT_DATABASE
-
-
-def user_errors(command: F) -> F:
-    """Translate the library's errors into Failure with the right exit code."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from survey_tui.call_list import CallListError
-        from survey_tui.model import QuestionnaireError
-        from survey_tui.store import StoreError, StoreUnavailable
-
-        try:
-            return command(*args, **kwargs)
-        except StoreUnavailable as error:
-            raise DatabaseUnavailable(str(error)) from error
-        except (StoreError, CallListError) as error:
-            raise Failure(str(error)) from error
-        except QuestionnaireError as error:
-            raise Failure(f"the questionnaire has problems:\n{error}") from error
-
-    return wrapper  # type: ignore[return-value]
-
-
-def open_store(ctx: click.Context) -> Any:
-    from survey_tui.store import Store
-
-    store = Store.open(ctx.obj["db"])
-    ctx.call_on_close(store.close)
-    if store.upgraded_from is not None:
-        click.echo(
-            f"note: upgraded {store.location} from schema {store.upgraded_from}; "
-            "a copy of the old file was kept beside it"
-            if store.is_sqlite
-            else f"note: upgraded {store.location} from schema {store.upgraded_from}",
-            err=True,
-        )
-    return store
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -367,6 +305,10 @@ def db_upgrade(ctx: click.Context) -> None:
     """Create the store, or upgrade an older one in place (a SQLite file is backed up first)."""
     store = open_store(ctx)
     click.echo(f"{store.location} is at schema {store.schema_revision()}")
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

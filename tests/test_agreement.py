@@ -115,6 +115,7 @@ def test_alpha_krippendorff_published_binary_example() -> None:
     observer_a = [0, 1, 0, 0, 0, 0, 0, 0, 1, 0]
     observer_b = [1, 1, 1, 0, 0, 1, 0, 0, 0, 0]
     alpha = krippendorff_alpha_nominal(list(zip(observer_a, observer_b, strict=True)))
+    assert alpha is not None
     assert alpha == pytest.approx(1 - 19 * 4 / (14 * 6))
     assert round(alpha, 3) == 0.095
 

@@ -3,6 +3,7 @@
 from survey_tui.store.errors import SchemaError, StoreError, StoreUnavailable
 from survey_tui.store.store import (
     Case,
+    CodeRecord,
     ImportResult,
     Interview,
     Store,

@@ -1,0 +1,275 @@
+"""The researcher's commands: code, train, evaluate, agreement (they parse arguments, the library works)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from survey_tui.cli_support import Failure, open_store, user_errors
+
+
+def coding_errors(function: Any) -> Any:
+    """Codebook, table and model problems are user errors too."""
+    from functools import wraps
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from coding.codebook import CodebookError
+        from coding.tables import TableError
+
+        try:
+            return function(*args, **kwargs)
+        except (CodebookError, TableError) as error:
+            raise Failure(str(error)) from error
+
+    return wrapper
+
+
+def _progress(report: Any) -> None:
+    if sys.stderr.isatty():
+        click.echo(f"\r  coded {report.answers:,} answers ({report.per_second:,.0f}/s)", err=True, nl=False)
+
+
+def _coder(model: str | None, rules_only: bool) -> Any:
+    from coding.codebook import load_codebook
+    from coding.coder import Coder, default_coder
+
+    if rules_only:
+        return Coder(load_codebook())
+    return default_coder(
+        notify=lambda message: click.echo(message, err=True), model_path=Path(model) if model else None
+    )
+
+
+@click.command("code")
+@click.argument("source", required=False, type=click.Path(dir_okay=False))
+@click.option("--text-column", help="Column holding the answer text (with SOURCE).")
+@click.option("--id-column", help="Column identifying each answer (default: row number).")
+@click.option("--competitor-column", help="Column with the competitor already chosen (e.g. from q1).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="CSV to write (with SOURCE).")
+@click.option("--model", type=click.Path(dir_okay=False), help="A model file made by `churn-survey train`.")
+@click.option("--rules-only", is_flag=True, help="Code with the codebook's rules alone, no model.")
+@click.option("--recode", is_flag=True, help="With the store: redo automatic codes too (human codes stay).")
+@click.pass_context
+@user_errors
+@coding_errors
+def code(
+    ctx: click.Context,
+    source: str | None,
+    text_column: str | None,
+    id_column: str | None,
+    competitor_column: str | None,
+    output: str | None,
+    model: str | None,
+    rules_only: bool,
+    recode: bool,
+) -> None:
+    """Code answers into the ten churn reasons and the competitor.
+
+    With SOURCE (CSV in UTF-8/GBK or XLSX) the result goes to --output as CSV with the columns
+    id, text, reasons, primary_reason, competitor, confidence, needs_review, reason_<id>...
+    Without SOURCE the stored answers of the store (--db) are coded and the codes stored.
+    """
+    coder = _coder(model, rules_only)
+    if source is None:
+        from survey_tui.coding_store import code_store
+
+        if text_column or output:
+            raise click.UsageError("--text-column and --output go with a SOURCE file")
+        store = open_store(ctx)
+        stored = code_store(store, coder, recode=recode)
+        click.echo(
+            f"coded {stored.coded} stored answer(s) with {coder.version}; {stored.needs_review} need review"
+            + (f"; {stored.skipped_empty} without text left uncoded" if stored.skipped_empty else "")
+        )
+        return
+    if not text_column or not output:
+        raise click.UsageError("coding a file needs --text-column and --output")
+    from coding.jobs import code_file
+
+    report = code_file(
+        coder,
+        source,
+        output,
+        text_column=text_column,
+        id_column=id_column,
+        competitor_column=competitor_column,
+        progress=_progress,
+    )
+    if sys.stderr.isatty():
+        click.echo("", err=True)
+    click.echo(
+        f"coded {report.answers:,} answers in {report.seconds:.1f} s ({report.per_second:,.0f}/s) with "
+        f"{coder.version}; {report.needs_review:,} need review; wrote {output}"
+    )
+
+
+@click.command()
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Where to save the model [the user's cache, used by `code` from then on].",
+)
+@click.option(
+    "--no-store", is_flag=True, help="Train on the shipped corpus only, not on human codes in the store."
+)
+@click.pass_context
+@user_errors
+@coding_errors
+def train(ctx: click.Context, output: str | None, no_store: bool) -> None:
+    """Train the reason model on the corpus's training part plus every human-reviewed code in the store."""
+    from coding import model as reason_model
+    from coding.codebook import load_codebook
+    from coding.coder import train_model, user_model_path
+
+    extra = None
+    if not no_store:
+        from survey_tui.coding_store import human_training_rows
+
+        extra = human_training_rows(open_store(ctx))
+    trained = train_model(load_codebook(), extra)
+    path = Path(output) if output else user_model_path()
+    reason_model.save(trained, path)
+    sources = trained.info["sources"]
+    click.echo(f"saved {path}")
+    click.echo(
+        f"trained {trained.version} on {sources['corpus_train']} corpus answers and "
+        f"{sources['human_codes']} human codes; review below confidence {trained.review_threshold:.3f}"
+    )
+
+
+@click.command()
+@click.argument("gold", type=click.Path(dir_okay=False))
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--reasons-column", default="reasons", show_default=True, help="`;`-joined reason ids.")
+@click.option("--competitor-column", default=None, help="Gold competitor ids, if the file has them.")
+@click.option(
+    "--split", "split_name", default=None, help="Keep only rows whose `split` column has this value."
+)
+@click.option("--model", type=click.Path(dir_okay=False), help="A model file made by `churn-survey train`.")
+@click.option("--rules-only", is_flag=True, help="Evaluate the codebook's rules alone.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@user_errors
+@coding_errors
+def evaluate(
+    gold: str,
+    text_column: str,
+    reasons_column: str,
+    competitor_column: str | None,
+    split_name: str | None,
+    model: str | None,
+    rules_only: bool,
+    as_json: bool,
+) -> None:
+    """Precision, recall and F1 per reason, micro and macro F1, exact match, competitor accuracy,
+    and how many answers can be coded automatically at 90%, 95% and 99% precision."""
+    import pandas as pd
+
+    from coding.agreement import evaluate as score
+    from coding.corpus import parse_reasons
+    from coding.tables import read_chunks
+
+    columns = [text_column, reasons_column] + ([competitor_column] if competitor_column else [])
+    if split_name:
+        columns.append("split")
+    frame = pd.concat(list(read_chunks(gold, columns)), ignore_index=True)
+    if split_name:
+        frame = frame[frame["split"] == split_name]
+    try:
+        gold_reasons = [parse_reasons(value) for value in frame[reasons_column]]
+    except ValueError as error:
+        raise Failure(f"{gold}: {error}") from error
+    coder = _coder(model, rules_only)
+    coded = coder.code(frame[text_column].tolist())
+    predicted = [frozenset(r for r in value.split(";") if r) for value in coded["reasons"]]
+    result = score(
+        gold_reasons,
+        predicted,
+        coded["confidence"].tolist(),
+        gold_competitor=frame[competitor_column].tolist() if competitor_column else None,
+        predicted_competitor=coded["competitor"].tolist() if competitor_column else None,
+    )
+    if as_json:
+        click.echo(json.dumps({"model": coder.version, **result.as_dict()}, ensure_ascii=False, indent=2))
+        return
+    table = result.per_category.copy()
+    click.echo(f"{result.items} answers, coded with {coder.version}")
+    click.echo(table.to_string(float_format=lambda value: f"{value:.3f}"))
+    click.echo(
+        f"micro-F1 {result.micro_f1:.3f}  macro-F1 {result.macro_f1:.3f}  "
+        f"exact match {result.exact_match:.3f}"
+    )
+    if result.competitor_accuracy is not None:
+        click.echo(f"competitor accuracy {result.competitor_accuracy:.3f}")
+    for level, share in result.coverage_at_precision.items():
+        click.echo(f"coded automatically at {level:.0%} precision: {share:.1%} of answers")
+
+
+@click.command("agreement")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--coders", nargs=2, metavar="A B", help="Two coders of the store (`auto` is the model).")
+@click.option("--id-column", default="id", show_default=True)
+@click.option("--reasons-column", default="reasons", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+@user_errors
+@coding_errors
+def agreement_command(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    coders: tuple[str, str] | None,
+    id_column: str,
+    reasons_column: str,
+    as_json: bool,
+) -> None:
+    """Cohen's kappa per reason and overall, and Krippendorff's alpha, between two coders:
+    two coded files (FILE_A FILE_B, matched on --id-column) or two coders of the store (--coders)."""
+    if coders:
+        from survey_tui.coding_store import store_agreement
+
+        report = store_agreement(open_store(ctx), *coders)
+        names = coders
+    elif len(files) == 2:
+        report = _file_agreement(files, id_column, reasons_column)
+        names = files
+    else:
+        raise click.UsageError("give two coded files, or --coders A B")
+    if as_json:
+        payload = {
+            "coders": list(names),
+            "items": report.items,
+            "per_category": report.per_category,
+            "overall_kappa": report.overall_kappa,
+            "alpha": report.alpha,
+            "exact_agreement": report.exact_agreement,
+            "competitor_kappa": report.competitor_kappa,
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{report.items} answers coded by both {names[0]} and {names[1]}")
+    click.echo(report.to_frame().to_string(index=False, float_format=lambda value: f"{value:.3f}"))
+
+
+def _file_agreement(files: tuple[str, ...], id_column: str, reasons_column: str) -> Any:
+    import pandas as pd
+
+    from coding.agreement import agreement
+    from coding.corpus import parse_reasons
+    from coding.tables import read_chunks
+
+    sides = []
+    for file in files:
+        frame = pd.concat(list(read_chunks(file, [id_column, reasons_column])), ignore_index=True)
+        try:
+            sides.append({row[id_column]: parse_reasons(row[reasons_column]) for _, row in frame.iterrows()})
+        except ValueError as error:
+            raise Failure(f"{file}: {error}") from error
+    return agreement(sides[0], sides[1])
+
+
+COMMANDS = (code, train, evaluate, agreement_command)
