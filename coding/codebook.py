@@ -66,8 +66,12 @@ def default_codebook_path() -> Path:
 
 
 @lru_cache(maxsize=8)
-def load_codebook(path: str | Path | None = None) -> Codebook:
-    """Parse and check a codebook file (default: data/codebook.yaml)."""
+def load_codebook(path: str | Path | None = None, *, fixed_ids: bool = True) -> Codebook:
+    """Parse and check a codebook file (default: data/codebook.yaml).
+
+    With `fixed_ids` the categories must be the ten reason ids of the contract; a codebook of
+    other categories (staff-interview themes, reasons for choosing a competitor) passes False.
+    """
     file = Path(path) if path is not None else default_codebook_path()
     try:
         raw = file.read_bytes()
@@ -78,13 +82,16 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
         raise CodebookError(f"{file}: not a valid UTF-8 YAML codebook ({error})") from error
     if not isinstance(data, dict):
         raise CodebookError(f"{file}: the codebook must be a mapping")
-    reasons = tuple(_reason(file, entry) for entry in _list(file, data, "reasons"))
+    key = "reasons" if "reasons" in data else "categories"
+    reasons = tuple(_reason(file, entry) for entry in _list(file, data, key))
     ids = [reason.id for reason in reasons]
-    if ids != list(REASONS):
+    if len(set(ids)) != len(ids) or not all(ids):
+        raise CodebookError(f"{file}: every category needs an id, and ids must be unique")
+    if fixed_ids and ids != list(REASONS):
         raise CodebookError(
             f"{file}: the reasons must be exactly {', '.join(REASONS)} in that order (found {', '.join(ids)})"
         )
-    competitors = tuple(_competitor(file, entry) for entry in _list(file, data, "competitors"))
+    competitors = tuple(_competitor(file, entry) for entry in data.get("competitors") or [])
     negation = data.get("negation") or {}
     cues = data.get("competitor_cues") or {}
     return Codebook(

@@ -272,4 +272,65 @@ def _file_agreement(files: tuple[str, ...], id_column: str, reasons_column: str)
     return agreement(sides[0], sides[1])
 
 
-COMMANDS = (code, train, evaluate, agreement_command)
+STAFF_QUESTIONS = ("q_churn_reasons", "q_retention_means")
+
+
+@click.command()
+@click.argument("source", required=False, type=click.Path(dir_okay=False))
+@click.option("--text-column", help="Column holding the answer text (with SOURCE).")
+@click.option("--question-column", help="Column naming the question of each answer (with SOURCE).")
+@click.option("--top", type=click.IntRange(min=1), default=15, show_default=True, help="Terms per question.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+@user_errors
+@coding_errors
+def themes(
+    ctx: click.Context,
+    source: str | None,
+    text_column: str | None,
+    question_column: str | None,
+    top: int,
+    fmt: str,
+) -> None:
+    """Staff interviews: top terms and phrases (TF-IDF) per question and overall, and how many
+    answers touch each theme of data/themes.yaml. Without SOURCE, the staff interviews in the store."""
+    import pandas as pd
+
+    from coding.tables import read_chunks
+    from coding.themes import theme_summary, top_terms
+
+    if source is None:
+        store = open_store(ctx)
+        answers = {
+            q: [str(v) for v in store.question_values(q).values() if isinstance(v, str)]
+            for q in STAFF_QUESTIONS
+        }
+    else:
+        if not text_column:
+            raise click.UsageError("a SOURCE file needs --text-column")
+        columns = [text_column] + ([question_column] if question_column else [])
+        frame = pd.concat(list(read_chunks(source, columns)), ignore_index=True)
+        if question_column:
+            answers = {
+                str(q): group[text_column].tolist() for q, group in frame.groupby(question_column, sort=False)
+            }
+        else:
+            answers = {"answers": frame[text_column].tolist()}
+    everything = [text for texts in answers.values() for text in texts]
+    terms = {question: top_terms(texts, top) for question, texts in [*answers.items(), ("all", everything)]}
+    summary = theme_summary(answers)
+    if fmt == "json":
+        payload = {
+            "terms": {q: table.to_dict("records") for q, table in terms.items()},
+            "themes": summary.to_dict("records"),
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=int))
+        return
+    for question, table in terms.items():
+        click.echo(f"\n{question}: {len(answers.get(question, everything))} answers, top terms")
+        click.echo(table.to_string(index=False) if len(table) else "  (no text)")
+    click.echo("\nthemes")
+    click.echo(summary.to_string(index=False))
+
+
+COMMANDS = (code, train, evaluate, agreement_command, themes)
