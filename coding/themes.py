@@ -22,9 +22,8 @@ def load_themes(path: str | Path | None = None) -> Codebook:
 
 def _phrases(tokens: list[str]) -> list[str]:
     # Words and two-word phrases, without the negation marks (a theme list reads better plain).
-    words = [
-        token.removeprefix("非_") for token in tokens if len(token.removeprefix("非_")) > 1 or token.isalnum()
-    ]
+    plain = [token.removeprefix("非_") for token in tokens]
+    words = [word for word in plain if len(word) > 1 or (word.isascii() and word.isalnum())]
     return words + [f"{a}{b}" for a, b in zip(words, words[1:], strict=False)]
 
 
