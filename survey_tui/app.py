@@ -35,8 +35,10 @@ class SurveyApp(App[None]):
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         spool_dir: Path | None = None,
         flush_seconds: float = 3.0,
+        review_as: str | None = None,
     ) -> None:
         super().__init__()
+        self.review_as = review_as
         self.store = store
         self.questionnaire = questionnaire
         self.staff_questionnaire = staff_questionnaire
@@ -55,6 +57,11 @@ class SurveyApp(App[None]):
             self.questionnaire_ids[instrument.id] = self.store.register_questionnaire(instrument)
         self.outbox.flush()
         self.set_interval(self.flush_seconds, self.flush_outbox)
+        if self.review_as is not None:
+            from survey_tui.screens import ReviewScreen
+
+            self.push_screen(ReviewScreen(self.review_as), lambda _: self.exit())
+            return
         self.push_screen(QueueScreen())
 
     async def in_thread(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -87,8 +94,9 @@ def make_app(
     staff_questionnaire: Questionnaire,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     spool_dir: Path | None = None,
+    review: bool = False,
 ) -> SurveyApp:
-    """The one factory of the app, for the CLI and for the tests."""
+    """The one factory of the app, for the CLI and for the tests; `review` opens the review screen."""
     return SurveyApp(
         store,
         questionnaire,
@@ -96,4 +104,5 @@ def make_app(
         agent,
         max_attempts=max_attempts,
         spool_dir=spool_dir,
+        review_as=agent if review else None,
     )

@@ -249,13 +249,30 @@ def tui(
 
     Keys are shown in the footer of every screen; the README lists them all.
     """
-    from survey_tui.model import load_questionnaire
-    from survey_tui.resources import find_questionnaire, shipped_dir
-
     if db_option:
         ctx.obj["db"] = db_option
     if demo and not ctx.obj.get("db"):
         ctx.obj["db"] = DEMO_DB
+    run_app(
+        ctx, agent, questionnaire_name, staff_name, max_attempts=max_attempts, demo=demo, spool_dir=spool_dir
+    )
+
+
+def run_app(
+    ctx: click.Context,
+    agent: str,
+    questionnaire_name: str,
+    staff_name: str,
+    *,
+    max_attempts: int = 5,
+    demo: bool = False,
+    spool_dir: str | None = None,
+    review: bool = False,
+) -> None:
+    """Load the instruments, open the store and run the app until the user quits."""
+    from survey_tui.model import load_questionnaire
+    from survey_tui.resources import find_questionnaire, shipped_dir
+
     questionnaire = load_questionnaire(find_questionnaire(questionnaire_name))
     staff = load_questionnaire(find_questionnaire(staff_name))
     store = open_store(ctx)
@@ -272,8 +289,22 @@ def tui(
         staff_questionnaire=staff,
         max_attempts=max_attempts,
         spool_dir=Path(spool_dir) if spool_dir else None,
+        review=review,
     )
     app.run()
+
+
+@cli.command()
+@click.option("--coder", required=True, help="Your coder id, stored with every code you confirm.")
+@click.pass_context
+@user_errors
+def review(ctx: click.Context, coder: str) -> None:
+    """Review the automatic codes that need it, least confident first.
+
+    Digits 1-9 and 0 toggle the ten reasons, letters set the competitor (m 移动, u 联通, g 广电,
+    o 其他, t 电信, n 不用宽带, k 未知), enter stores your code, space skips, escape ends.
+    """
+    run_app(ctx, coder, "disconnect_phone", "staff_interview", review=True)
 
 
 # -- the database -------------------------------------------------------------------------------
