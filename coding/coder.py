@@ -106,9 +106,11 @@ class Coder:
             matrix = self.model.features(texts, tokens, rules)
             probabilities = self.model.reason_probabilities(matrix)
             competitor = self._competitors(rules, matrix)
-            confidence = reason_model.answer_confidence(probabilities)
+            confidence = self.model.confidence(probabilities, rules, texts)
             threshold = self.model.review_threshold
-        flags = (probabilities >= 0.5).astype(int)
+        flags = (
+            self.model.decide(probabilities) if self.model is not None else (probabilities >= 0.5).astype(int)
+        )
         empty = np.array([not text for text in texts], dtype=bool)
         flags[empty] = 0
         confidence = np.where(empty, 1.0, confidence)

@@ -48,6 +48,29 @@ def rule_features(results: Sequence[RuleResult], reason_ids: Sequence[str]) -> s
     return sp.csr_matrix(rows)
 
 
+def confidence_features(
+    model: ReasonModel, probabilities: np.ndarray, rules: Sequence[RuleResult], texts: Sequence[str]
+) -> np.ndarray:
+    decided = model.decide(probabilities)
+    cut = model.thresholds if model.thresholds.size else np.full(probabilities.shape[1], 0.5)
+    joint = np.clip(model.joint(probabilities), 1e-6, 1.0)
+    margin = np.min(np.abs(probabilities - cut), axis=1)
+    unsure = np.sum((probabilities > 0.15) & (probabilities < 0.85), axis=1)
+    reason_ids = model.reason_ids
+    agree = np.array(
+        [
+            float(all((result.signals[r] > 0) == bool(flag) for r, flag in zip(reason_ids, row, strict=True)))
+            for result, row in zip(rules, decided, strict=True)
+        ]
+    )
+    hedged = np.array([sum(1 for s in result.signals.values() if s in (WEAK, NEGATED)) for result in rules])
+    count = decided.sum(axis=1)
+    length = np.log1p([len(text) for text in texts])
+    return np.column_stack(
+        [np.log(joint), margin, unsure, agree, hedged, count == 0, count == 1, count >= 3, length]
+    ).astype(float)
+
+
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for name in PINNED_LIBRARIES:
@@ -68,7 +91,38 @@ class ReasonModel:
     reason_classifiers: list[Any]
     competitor_classifier: LogisticRegression | None
     review_threshold: float
+    thresholds: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    confidence_model: LogisticRegression | None = None
     info: dict[str, Any] = field(default_factory=dict)
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        """0/1 per reason: each reason has its own cut-off, set for the best F1 out of fold."""
+        cut = self.thresholds if self.thresholds.size else np.full(probabilities.shape[1], 0.5)
+        return (probabilities >= cut).astype(int)
+
+    def joint(self, probabilities: np.ndarray) -> np.ndarray:
+        """Probability that every reason decision is right, taking the reasons as independent."""
+        if probabilities.size == 0:
+            return np.ones(probabilities.shape[0])
+        decided = self.decide(probabilities)
+        right = np.where(decided == 1, probabilities, 1.0 - probabilities)
+        return np.prod(right, axis=1)
+
+    def confidence(
+        self, probabilities: np.ndarray, rules: Sequence[RuleResult], texts: Sequence[str]
+    ) -> np.ndarray:
+        """Calibrated probability that the answer's whole set of reasons is right.
+
+        A second model, fitted on out-of-fold results, reads the joint probability together with
+        what independent evidence says: whether the rules found the same reasons, how many cues
+        were negated or weakened, how long the answer is.
+        """
+        if probabilities.shape[0] == 0:
+            return np.zeros(0)
+        if self.confidence_model is None:
+            return self.joint(probabilities)
+        meta = confidence_features(self, probabilities, rules, texts)
+        return np.asarray(self.confidence_model.predict_proba(meta)[:, 1])
 
     @property
     def version(self) -> str:
@@ -100,17 +154,16 @@ class ReasonModel:
         return list(self.competitor_classifier.classes_), self.competitor_classifier.predict_proba(matrix)
 
 
-def answer_confidence(probabilities: np.ndarray) -> np.ndarray:
-    """Probability that the whole set of reasons is right, taking the reasons as independent."""
-    if probabilities.size == 0:
-        return np.ones(probabilities.shape[0])
-    return np.prod(np.maximum(probabilities, 1.0 - probabilities), axis=1)
+# Chosen by cross-validation on the corpus's training part (never its test part).
+REGULARISATION_C = 32.0
+CHAR_NGRAMS = (1, 3)
+WORD_NGRAMS = (1, 1)
 
 
 def _reason_classifier(labels: np.ndarray) -> Any:
     # Sigmoid calibration over folds: the confidence shown to researchers is a probability.
     folds = int(min(5, labels.sum(), len(labels) - labels.sum()))
-    base = LogisticRegression(C=8.0, class_weight="balanced", max_iter=3000, solver="liblinear")
+    base = LogisticRegression(C=REGULARISATION_C, class_weight="balanced", max_iter=3000, solver="liblinear")
     if folds < 2:
         return base
     return CalibratedClassifierCV(base, method="sigmoid", cv=folds)
@@ -130,7 +183,23 @@ def fit(
     """Train on normalised texts; the review threshold is set from out-of-fold predictions."""
     reason_ids = codebook.reason_ids
     word_vectorizer = TfidfVectorizer(analyzer=_tokens, sublinear_tf=True, min_df=1)
-    char_vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=2)
+    if WORD_NGRAMS != (1, 1):
+        word_vectorizer = (
+            TfidfVectorizer(analyzer=_tokens, sublinear_tf=True, min_df=1)
+            if False
+            else TfidfVectorizer(
+                tokenizer=_tokens,
+                preprocessor=_tokens,
+                token_pattern=None,
+                lowercase=False,
+                ngram_range=WORD_NGRAMS,
+                sublinear_tf=True,
+                min_df=1,
+            )
+        )
+    char_vectorizer = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=CHAR_NGRAMS, sublinear_tf=True, min_df=2
+    )
     word_vectorizer.fit(tokens)
     char_vectorizer.fit(texts)
     model = ReasonModel(reason_ids, word_vectorizer, char_vectorizer, [], None, 0.0)
@@ -146,7 +215,15 @@ def fit(
             model.competitor_classifier = LogisticRegression(
                 C=8.0, max_iter=3000, class_weight="balanced"
             ).fit(matrix, np.array(competitors))
-        model.review_threshold = _review_threshold(matrix, targets, review_precision)
+        out_of_fold = _out_of_fold(matrix, targets)
+        model.thresholds = _best_f1_thresholds(out_of_fold, targets)
+        correct = (model.decide(out_of_fold) == targets).all(axis=1)
+        if 0 < correct.sum() < len(correct):
+            meta = confidence_features(model, out_of_fold, rules, texts)
+            model.confidence_model = LogisticRegression(C=1.0, max_iter=2000).fit(meta, correct)
+        model.review_threshold = _review_threshold(
+            model.confidence(out_of_fold, rules, texts), correct, review_precision
+        )
     model.info = {
         "format": MODEL_FORMAT,
         "version": datetime.now(UTC).strftime("reasons-%Y%m%d-%H%M%S"),
@@ -161,22 +238,42 @@ def fit(
     return model
 
 
-def _review_threshold(matrix: sp.csr_matrix, targets: np.ndarray, precision: float) -> float:
-    """The lowest answer confidence at which out-of-fold codes are exactly right `precision` of the time."""
+def _out_of_fold(matrix: sp.csr_matrix, targets: np.ndarray) -> np.ndarray:
+    """Each training answer's probabilities from a model that did not see it (5 folds)."""
     rows = matrix.shape[0]
+    predicted = np.full(targets.shape, 0.5)
     if rows < 20:
-        return 0.5
+        return predicted
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=7)
     # Stratify on the number of reasons, a cheap proxy that keeps rare multi-label rows in every fold.
     strata = np.minimum(targets.sum(axis=1), 2)
-    predicted = np.zeros(targets.shape, dtype=float)
     for train, test in folds.split(np.zeros(rows), strata):
         for c in range(targets.shape[1]):
             labels = targets[train, c]
             classifier = _reason_classifier(labels).fit(matrix[train], labels)
             predicted[test, c] = classifier.predict_proba(matrix[test])[:, 1]
-    confidence = answer_confidence(predicted)
-    correct = ((predicted >= 0.5).astype(int) == targets).all(axis=1)
+    return predicted
+
+
+def _best_f1_thresholds(predicted: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    cuts = np.linspace(0.15, 0.75, 25)
+    best = np.full(targets.shape[1], 0.5)
+    for c in range(targets.shape[1]):
+        scores = []
+        for cut in cuts:
+            decided = predicted[:, c] >= cut
+            true_positive = np.sum(decided & (targets[:, c] == 1))
+            denominator = decided.sum() + targets[:, c].sum()
+            scores.append(2 * true_positive / denominator if denominator else 0.0)
+        best[c] = cuts[int(np.argmax(scores))]
+    return best
+
+
+def _review_threshold(confidence: np.ndarray, correct: np.ndarray, precision: float) -> float:
+    """The lowest answer confidence at which out-of-fold codes are exactly right `precision` of the time."""
+    rows = confidence.shape[0]
+    if rows < 20:
+        return 0.5
     order = np.argsort(-confidence, kind="stable")
     running = np.cumsum(correct[order]) / np.arange(1, rows + 1)
     acceptable = np.nonzero(running >= precision)[0]
