@@ -165,9 +165,7 @@ def agreement(
     sets_a = [coder_a[key] & wanted for key in keys]
     sets_b = [coder_b[key] & wanted for key in keys]
 
-    per_category = {
-        label: cohen_kappa([label in s for s in sets_a], [label in s for s in sets_b]) for label in labels
-    }
+    per_category = {label: cohen_kappa([label in s for s in sets_a], [label in s for s in sets_b]) for label in labels}
     pooled_a, pooled_b = _binary_decisions(sets_a, sets_b, labels)
     exact = sum(1 for x, y in zip(sets_a, sets_b, strict=True) if x == y) / len(keys) if keys else None
 

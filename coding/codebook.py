@@ -144,7 +144,5 @@ def _reason(file: Path, entry: dict[str, Any]) -> Reason:
 def _competitor(file: Path, entry: dict[str, Any]) -> Competitor:
     competitor_id = str(entry.get("id", ""))
     if competitor_id not in COMPETITORS:
-        raise CodebookError(
-            f"{file}: unknown competitor id {competitor_id!r} (known: {', '.join(COMPETITORS)})"
-        )
+        raise CodebookError(f"{file}: unknown competitor id {competitor_id!r} (known: {', '.join(COMPETITORS)})")
     return Competitor(competitor_id, str(entry.get("label", competitor_id)), _words(entry.get("aliases")))

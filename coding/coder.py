@@ -108,15 +108,11 @@ class Coder:
             competitor = self._competitors(rules, matrix)
             confidence = self.model.confidence(probabilities, rules, texts)
             threshold = self.model.review_threshold
-        flags = (
-            self.model.decide(probabilities) if self.model is not None else (probabilities >= 0.5).astype(int)
-        )
+        flags = self.model.decide(probabilities) if self.model is not None else (probabilities >= 0.5).astype(int)
         empty = np.array([not text for text in texts], dtype=bool)
         flags[empty] = 0
         confidence = np.where(empty, 1.0, confidence)
-        reasons = [
-            join_reasons([r for r, flag in zip(reason_ids, row, strict=True) if flag]) for row in flags
-        ]
+        reasons = [join_reasons([r for r, flag in zip(reason_ids, row, strict=True) if flag]) for row in flags]
         primary = [
             reason_ids[int(np.argmax(np.where(row == 1, probs, -1.0)))] if row.any() else ""
             for row, probs in zip(flags, probabilities, strict=True)

@@ -108,9 +108,7 @@ class ReasonModel:
         right = np.where(decided == 1, probabilities, 1.0 - probabilities)
         return np.prod(right, axis=1)
 
-    def confidence(
-        self, probabilities: np.ndarray, rules: Sequence[RuleResult], texts: Sequence[str]
-    ) -> np.ndarray:
+    def confidence(self, probabilities: np.ndarray, rules: Sequence[RuleResult], texts: Sequence[str]) -> np.ndarray:
         """Calibrated probability that the answer's whole set of reasons is right.
 
         A second model, fitted on out-of-fold results, reads the joint probability together with
@@ -128,9 +126,7 @@ class ReasonModel:
     def version(self) -> str:
         return str(self.info.get("version", "unversioned"))
 
-    def features(
-        self, texts: Sequence[str], tokens: Sequence[list[str]], rules: Sequence[RuleResult]
-    ) -> sp.csr_matrix:
+    def features(self, texts: Sequence[str], tokens: Sequence[list[str]], rules: Sequence[RuleResult]) -> sp.csr_matrix:
         return sp.hstack(
             [
                 self.word_vectorizer.transform(tokens),
@@ -144,9 +140,7 @@ class ReasonModel:
         """(answers, reasons) probabilities that each reason applies."""
         if matrix.shape[0] == 0:
             return np.zeros((0, len(self.reason_ids)))
-        return np.column_stack(
-            [classifier.predict_proba(matrix)[:, 1] for classifier in self.reason_classifiers]
-        )
+        return np.column_stack([classifier.predict_proba(matrix)[:, 1] for classifier in self.reason_classifiers])
 
     def competitor_probabilities(self, matrix: sp.csr_matrix) -> tuple[list[str], np.ndarray]:
         if self.competitor_classifier is None or matrix.shape[0] == 0:
@@ -157,7 +151,6 @@ class ReasonModel:
 # Chosen by cross-validation on the corpus's training part (never its test part).
 REGULARISATION_C = 32.0
 CHAR_NGRAMS = (1, 3)
-WORD_NGRAMS = (1, 1)
 
 
 def _reason_classifier(labels: np.ndarray) -> Any:
@@ -183,23 +176,7 @@ def fit(
     """Train on normalised texts; the review threshold is set from out-of-fold predictions."""
     reason_ids = codebook.reason_ids
     word_vectorizer = TfidfVectorizer(analyzer=_tokens, sublinear_tf=True, min_df=1)
-    if WORD_NGRAMS != (1, 1):
-        word_vectorizer = (
-            TfidfVectorizer(analyzer=_tokens, sublinear_tf=True, min_df=1)
-            if False
-            else TfidfVectorizer(
-                tokenizer=_tokens,
-                preprocessor=_tokens,
-                token_pattern=None,
-                lowercase=False,
-                ngram_range=WORD_NGRAMS,
-                sublinear_tf=True,
-                min_df=1,
-            )
-        )
-    char_vectorizer = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=CHAR_NGRAMS, sublinear_tf=True, min_df=2
-    )
+    char_vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, sublinear_tf=True, min_df=2)
     word_vectorizer.fit(tokens)
     char_vectorizer.fit(texts)
     model = ReasonModel(reason_ids, word_vectorizer, char_vectorizer, [], None, 0.0)
@@ -212,9 +189,9 @@ def fit(
         ]
         known = np.array([competitor != "unknown" for competitor in competitors])
         if known.sum() >= 10 and len(set(np.array(competitors)[known])) >= 2:
-            model.competitor_classifier = LogisticRegression(
-                C=8.0, max_iter=3000, class_weight="balanced"
-            ).fit(matrix, np.array(competitors))
+            model.competitor_classifier = LogisticRegression(C=8.0, max_iter=3000, class_weight="balanced").fit(
+                matrix, np.array(competitors)
+            )
         out_of_fold = _out_of_fold(matrix, targets)
         model.thresholds = _best_f1_thresholds(out_of_fold, targets)
         correct = (model.decide(out_of_fold) == targets).all(axis=1)

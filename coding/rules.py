@@ -104,9 +104,7 @@ class RuleCoder:
                 position = text.find(keyword, position + 1)
         for pattern in patterns:
             for match in pattern.finditer(text):
-                if match.end() > match.start() and not any(
-                    s <= match.start() and match.end() <= e for s, e in taken
-                ):
+                if match.end() > match.start() and not any(s <= match.start() and match.end() <= e for s, e in taken):
                     found.append((match.start(), match.end(), match.group(0)))
                     taken.append((match.start(), match.end()))
         return found
@@ -139,16 +137,11 @@ class RuleCoder:
                         taken.append((position, end))
                         clause_start = _clause_of(clauses, position)[0]
                         before = text[max(clause_start, position - 4) : position]
-                        if not any(
-                            negator in before for negator in ("不是", "没用", "没有", "不用", "没装", "不要")
-                        ):
+                        if not any(negator in before for negator in ("不是", "没用", "没有", "不用", "没装", "不要")):
                             chosen = any(
-                                text[max(0, position - 4) : position].endswith(cue)
-                                for cue in book.chosen_before
+                                text[max(0, position - 4) : position].endswith(cue) for cue in book.chosen_before
                             )
-                            chosen = chosen or any(
-                                text[end : end + 4].startswith(cue) for cue in book.chosen_after
-                            )
+                            chosen = chosen or any(text[end : end + 4].startswith(cue) for cue in book.chosen_after)
                             named[competitor.id] = max(named.get(competitor.id, 0.0), 2.0 if chosen else 1.0)
                             spans.append((position, end))
                     position = text.find(alias, position + 1)

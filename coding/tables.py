@@ -36,9 +36,7 @@ def detect_encoding(path: Path) -> str:
     raise TableError(f"{path}: the text encoding is not UTF-8 or GBK")
 
 
-def read_chunks(
-    path: str | Path, columns: Sequence[str], chunk_rows: int = CHUNK_ROWS
-) -> Iterator[pd.DataFrame]:
+def read_chunks(path: str | Path, columns: Sequence[str], chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
     """The requested columns as text, chunk by chunk; a missing column is refused up front."""
     file = Path(path)
     if not file.is_file():

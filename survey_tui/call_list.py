@@ -348,8 +348,7 @@ def read_call_list(path: str | Path) -> CallList:
     if suffix == ".xls":
         raise CallListError(f"{path}: old Excel .xls files are not supported; {_XLS_ADVICE}")
     raise CallListError(
-        f"{path}: unsupported file type {suffix or '(no extension)'!r};"
-        " use a CSV (.csv, .txt) or Excel (.xlsx) file"
+        f"{path}: unsupported file type {suffix or '(no extension)'!r}; use a CSV (.csv, .txt) or Excel (.xlsx) file"
     )
 
 
@@ -363,8 +362,7 @@ def _detect_encoding(path: Path) -> str:
                 return "utf-8-sig"
             if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
                 raise CallListError(
-                    f'{path}: the file is UTF-16 text (Excel\'s "Unicode Text"); save it as'
-                    ' "CSV UTF-8" instead'
+                    f'{path}: the file is UTF-16 text (Excel\'s "Unicode Text"); save it as "CSV UTF-8" instead'
                 )
             for encoding in ("utf-8", "gb18030"):
                 handle.seek(0)
@@ -380,9 +378,7 @@ def _detect_encoding(path: Path) -> str:
                 return encoding
     except OSError as exc:
         raise _opening_error(path, exc) from exc
-    raise CallListError(
-        f"{path}: the text encoding is not recognised; save the file as UTF-8 or GBK (GB18030)"
-    )
+    raise CallListError(f"{path}: the text encoding is not recognised; save the file as UTF-8 or GBK (GB18030)")
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -499,9 +495,7 @@ def _find_header(path: Path, rows: Iterator[tuple[int, Sequence[object]]]) -> li
         )
     found = ", ".join(text or "(empty)" for text in first)
     accepted = ", ".join(FIELD_ALIASES["phone"])
-    raise CallListError(
-        f"{path}: no phone column. Found columns: {found}. A phone column is named one of: {accepted}"
-    )
+    raise CallListError(f"{path}: no phone column. Found columns: {found}. A phone column is named one of: {accepted}")
 
 
 def _build(path: Path, encoding: str | None, rows: Iterator[tuple[int, Sequence[object]]]) -> CallList:
@@ -543,8 +537,7 @@ def _build(path: Path, encoding: str | None, rows: Iterator[tuple[int, Sequence[
             continue
         if phone in first_line_of:
             detail = (
-                f"line {line}: {mask_phone(phone)} is already on line {first_line_of[phone]};"
-                " only the first is kept"
+                f"line {line}: {mask_phone(phone)} is already on line {first_line_of[phone]}; only the first is kept"
             )
             skipped.append(SkippedRow(line, "duplicate_in_file", detail))
             continue

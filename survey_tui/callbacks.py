@@ -62,9 +62,7 @@ def parse_callback_time(text: str, now: datetime) -> datetime:
         return moment
     if match := _DATE_TIME.match(raw):
         year = int(match.group(1) or now.year)
-        moment = _at(
-            now, year, int(match.group(2)), int(match.group(3)), int(match.group(4)), int(match.group(5))
-        )
+        moment = _at(now, year, int(match.group(2)), int(match.group(3)), int(match.group(4)), int(match.group(5)))
         if moment <= now:
             raise CallbackTimeError(f"{raw} has already passed")
         return moment

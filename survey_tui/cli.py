@@ -124,12 +124,8 @@ def case() -> None:
 )
 @click.option("--agent", help="Only cases claimed by or booked for this agent.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many cases.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
-)
-@click.option(
-    "--include-pii", is_flag=True, help="Show full phone numbers and account ids (masked by default)."
-)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--include-pii", is_flag=True, help="Show full phone numbers and account ids (masked by default).")
 @click.pass_context
 @user_errors
 def case_list(
@@ -224,9 +220,7 @@ DEMO_DB = "churn-survey-demo.db"
     show_default=True,
     help="Calls to one customer before the case gets its final outcome.",
 )
-@click.option(
-    "--demo", is_flag=True, help=f"Use ./{DEMO_DB}, loaded with the fictional demo call list when empty."
-)
+@click.option("--demo", is_flag=True, help=f"Use ./{DEMO_DB}, loaded with the fictional demo call list when empty.")
 @click.option(
     "--spool-dir",
     type=click.Path(file_okay=False),
@@ -253,9 +247,7 @@ def tui(
         ctx.obj["db"] = db_option
     if demo and not ctx.obj.get("db"):
         ctx.obj["db"] = DEMO_DB
-    run_app(
-        ctx, agent, questionnaire_name, staff_name, max_attempts=max_attempts, demo=demo, spool_dir=spool_dir
-    )
+    run_app(ctx, agent, questionnaire_name, staff_name, max_attempts=max_attempts, demo=demo, spool_dir=spool_dir)
 
 
 def run_app(

@@ -115,9 +115,7 @@ def code(
     type=click.Path(dir_okay=False),
     help="Where to save the model [the user's cache, used by `code` from then on].",
 )
-@click.option(
-    "--no-store", is_flag=True, help="Train on the shipped corpus only, not on human codes in the store."
-)
+@click.option("--no-store", is_flag=True, help="Train on the shipped corpus only, not on human codes in the store.")
 @click.pass_context
 @user_errors
 @coding_errors
@@ -148,9 +146,7 @@ def train(ctx: click.Context, output: str | None, no_store: bool) -> None:
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--reasons-column", default="reasons", show_default=True, help="`;`-joined reason ids.")
 @click.option("--competitor-column", default=None, help="Gold competitor ids, if the file has them.")
-@click.option(
-    "--split", "split_name", default=None, help="Keep only rows whose `split` column has this value."
-)
+@click.option("--split", "split_name", default=None, help="Keep only rows whose `split` column has this value.")
 @click.option("--model", type=click.Path(dir_okay=False), help="A model file made by `churn-survey train`.")
 @click.option("--rules-only", is_flag=True, help="Evaluate the codebook's rules alone.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
@@ -200,10 +196,7 @@ def evaluate(
     table = result.per_category.copy()
     click.echo(f"{result.items} answers, coded with {coder.version}")
     click.echo(table.to_string(float_format=lambda value: f"{value:.3f}"))
-    click.echo(
-        f"micro-F1 {result.micro_f1:.3f}  macro-F1 {result.macro_f1:.3f}  "
-        f"exact match {result.exact_match:.3f}"
-    )
+    click.echo(f"micro-F1 {result.micro_f1:.3f}  macro-F1 {result.macro_f1:.3f}  exact match {result.exact_match:.3f}")
     if result.competitor_accuracy is not None:
         click.echo(f"competitor accuracy {result.competitor_accuracy:.3f}")
     for level, share in result.coverage_at_precision.items():
@@ -302,8 +295,7 @@ def themes(
     if source is None:
         store = open_store(ctx)
         answers = {
-            q: [str(v) for v in store.question_values(q).values() if isinstance(v, str)]
-            for q in STAFF_QUESTIONS
+            q: [str(v) for v in store.question_values(q).values() if isinstance(v, str)] for q in STAFF_QUESTIONS
         }
     else:
         if not text_column:
@@ -311,9 +303,7 @@ def themes(
         columns = [text_column] + ([question_column] if question_column else [])
         frame = pd.concat(list(read_chunks(source, columns)), ignore_index=True)
         if question_column:
-            answers = {
-                str(q): group[text_column].tolist() for q, group in frame.groupby(question_column, sort=False)
-            }
+            answers = {str(q): group[text_column].tolist() for q, group in frame.groupby(question_column, sort=False)}
         else:
             answers = {"answers": frame[text_column].tolist()}
     everything = [text for texts in answers.values() for text in texts]

@@ -46,9 +46,7 @@ def code_store(store: Store, coder: Coder, *, recode: bool = False) -> StoreRunR
     competitors = list(coded["competitor"])
     # Where q1 and q3 leave the competitor open, what the customer said in q2 may name it.
     open_rows = [
-        i
-        for i, competitor in enumerate(competitors)
-        if competitor == "unknown" and said.get(texted[i]["interview_id"])
+        i for i, competitor in enumerate(competitors) if competitor == "unknown" and said.get(texted[i]["interview_id"])
     ]
     if open_rows:
         from_q2 = coder.code([str(said[texted[i]["interview_id"]]) for i in open_rows])

@@ -63,9 +63,7 @@ class InterviewSession:
 
     def progress(self) -> tuple[int, int]:
         if self.current is None:
-            total = len(
-                [q for q in flow.relevant_questions(self.questionnaire, self.answers) if q.takes_answer]
-            )
+            total = len([q for q in flow.relevant_questions(self.questionnaire, self.answers) if q.takes_answer])
             return total, total
         return flow.progress(self.questionnaire, self.answers, self.current.id)
 

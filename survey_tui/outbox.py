@@ -91,9 +91,7 @@ class Outbox:
         return len(self.queue)
 
     def save_answer(self, interview_id: int, question_id: str, answer: Answer, **options: Any) -> bool:
-        return self.submit(
-            "save_answer", interview_id=interview_id, question_id=question_id, answer=answer, **options
-        )
+        return self.submit("save_answer", interview_id=interview_id, question_id=question_id, answer=answer, **options)
 
     def finish_interview(self, interview_id: int, status: str, **options: Any) -> bool:
         return self.submit("finish_interview", interview_id=interview_id, status=status, **options)

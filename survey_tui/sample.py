@@ -34,8 +34,7 @@ class ImportReport:
         parts = [f"imported {self.imported} case(s) from {self.path.name}"]
         if self.skipped:
             reasons = ", ".join(
-                f"{n} {SKIP_REASONS.get(reason, reason)}"
-                for reason, n in sorted(self.skipped_by_reason().items())
+                f"{n} {SKIP_REASONS.get(reason, reason)}" for reason, n in sorted(self.skipped_by_reason().items())
             )
             parts.append(f"skipped {len(self.skipped)} ({reasons})")
         else:

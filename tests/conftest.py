@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from coding.codebook import load_codebook
+from coding.coder import Coder, train_model
+from coding.corpus import load_corpus
 from survey_tui.store import Store, resolve_url
 
 PG_ENV = "CHURN_SURVEY_TEST_PG"
@@ -59,3 +62,15 @@ def store(db_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(scope="session")
+def small_model():  # type: ignore[no-untyped-def]
+    """A model trained on part of the corpus's training part: quick, and good enough to test with."""
+    corpus = load_corpus(split="train").sample(700, random_state=5)
+    return train_model(load_codebook(), corpus=corpus)
+
+
+@pytest.fixture(scope="session")
+def coder(small_model) -> Coder:  # type: ignore[no-untyped-def]
+    return Coder(load_codebook(), small_model)

@@ -64,9 +64,7 @@ def test_cohen_kappa_undefined_and_degenerate_cases() -> None:
     assert cohen_kappa(["x"] * 5, ["x"] * 5) is None
     assert cohen_kappa([False] * 3, [False] * 3) is None
     # One coder constant, the other not: defined (and 0 here, as sklearn says).
-    assert cohen_kappa([0, 0, 0, 0], [0, 0, 0, 1]) == pytest.approx(
-        cohen_kappa_score([0, 0, 0, 0], [0, 0, 0, 1])
-    )
+    assert cohen_kappa([0, 0, 0, 0], [0, 0, 0, 1]) == pytest.approx(cohen_kappa_score([0, 0, 0, 0], [0, 0, 0, 1]))
     with pytest.raises(ValueError):
         cohen_kappa([1, 2], [1])
 
@@ -141,9 +139,7 @@ def test_alpha_two_coders_no_missing_relates_to_scotts_pi(seed: int) -> None:
 def test_alpha_matches_coincidence_matrix_reference_with_missing_values(seed: int) -> None:
     rng = random.Random(100 + seed)
     coders = rng.randint(2, 5)
-    units = [
-        [rng.choice([None, "u", "v", "w", "w"]) for _ in range(coders)] for _ in range(rng.randint(5, 30))
-    ]
+    units = [[rng.choice([None, "u", "v", "w", "w"]) for _ in range(coders)] for _ in range(rng.randint(5, 30))]
     units.append(["u", "v"])  # at least one pairable unit with variation
     assert krippendorff_alpha_nominal(units) == pytest.approx(reference_alpha(units))
 
@@ -193,9 +189,7 @@ def test_agreement_matches_sklearn(seed: int) -> None:
     assert list(report.per_category) == list(LABELS)
     matrix_a, matrix_b = binarize(sets_a, LABELS), binarize(sets_b, LABELS)
     for column, label in enumerate(used):
-        assert report.per_category[label] == pytest.approx(
-            cohen_kappa_score(matrix_a[:, column], matrix_b[:, column])
-        )
+        assert report.per_category[label] == pytest.approx(cohen_kappa_score(matrix_a[:, column], matrix_b[:, column]))
     assert report.per_category[LABELS[-1]] is None
     assert report.overall_kappa == pytest.approx(cohen_kappa_score(matrix_a.ravel(), matrix_b.ravel()))
     assert report.alpha == pytest.approx(krippendorff_alpha_multilabel(sets_a, sets_b, LABELS))
@@ -225,9 +219,7 @@ def test_agreement_hand_example_with_competitors() -> None:
 
 
 def test_agreement_ignores_ids_outside_labels_and_handles_empty_input() -> None:
-    report = agreement(
-        {1: frozenset({"price", "typo"})}, {1: frozenset({"price"})}, labels=["price", "bundling"]
-    )
+    report = agreement({1: frozenset({"price", "typo"})}, {1: frozenset({"price"})}, labels=["price", "bundling"])
     assert report.exact_agreement == 1.0
     assert report.per_category == {"price": None, "bundling": None}  # one item, constant decisions
 
@@ -377,9 +369,7 @@ def test_evaluate_empty_input_and_validation() -> None:
 def test_evaluation_as_dict_is_json_ready() -> None:
     gold = [frozenset({"price"}), frozenset({"price", "slow_speed"}), frozenset()]
     predicted = [frozenset({"price"}), frozenset({"slow_speed"}), frozenset()]
-    result = evaluate(
-        gold, predicted, [0.3, 0.2, 0.1], gold_competitor=["none"] * 3, predicted_competitor=["none"] * 3
-    )
+    result = evaluate(gold, predicted, [0.3, 0.2, 0.1], gold_competitor=["none"] * 3, predicted_competitor=["none"] * 3)
     data = result.as_dict()
     json.dumps(data, allow_nan=False)  # no NaN, no non-string keys
     assert data["items"] == 3

@@ -24,9 +24,7 @@ def claim_until_empty(url: str, agent: str, start_at: float) -> list[int]:
     try:
         while (case := store.claim_next_case(agent)) is not None:
             claimed.append(case.id)
-            store.record_attempt(
-                case.id, agent, "complete", aapor_code="1.1", started_at=datetime.now(UTC), final=True
-            )
+            store.record_attempt(case.id, agent, "complete", aapor_code="1.1", started_at=datetime.now(UTC), final=True)
     finally:
         store.close()
     return claimed
@@ -51,6 +49,4 @@ def test_every_case_is_claimed_exactly_once(backend: str, request: pytest.Fixtur
         assert store.case_counts()["done"] == CASES
         attempts = [store.attempts_for(case_id) for case_id in claimed]
         assert all(len(a) == 1 for a in attempts)
-        assert {a[0]["agent"] for a in attempts} == {
-            f"agent{n}" for n, result in enumerate(results) if result
-        }
+        assert {a[0]["agent"] for a in attempts} == {f"agent{n}" for n, result in enumerate(results) if result}

@@ -227,9 +227,7 @@ def test_the_spool_decodes_datetimes_and_special_answers_with_their_types(
     shown = datetime(2026, 11, 22, 20, 15, 3, 250000, tzinfo=CST)
     outbox = Outbox(flaky, spool)
     flaky.down = True
-    outbox.save_answer(
-        interview_id, "q4_retention_call", Answer(special=SpecialAnswer.REFUSED), shown_at=shown
-    )
+    outbox.save_answer(interview_id, "q4_retention_call", Answer(special=SpecialAnswer.REFUSED), shown_at=shown)
 
     [pending] = Outbox(flaky, spool).queue
     assert pending.operation == "save_answer"
@@ -328,9 +326,7 @@ def test_datetimes_from_utc_and_local_clocks_are_the_same_moment_after_replay(
     answered = datetime(2026, 11, 22, 12, 15, tzinfo=UTC)
     outbox = Outbox(flaky, spool)
     flaky.down = True
-    outbox.save_answer(
-        interview_id, "q6_package_pref", Answer("fusion"), answered_at=answered.astimezone(CST)
-    )
+    outbox.save_answer(interview_id, "q6_package_pref", Answer("fusion"), answered_at=answered.astimezone(CST))
     flaky.down = False
     assert Outbox(flaky, spool).flush() == 0
     assert flaky.answers_for(interview_id)["q6_package_pref"].answered_at == answered

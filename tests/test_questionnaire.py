@@ -179,8 +179,7 @@ HEADER = "id: broken\nversion: 1\ntitle: 测试\nsettings:\n  company: 某电信
             "placeholder {operator} is neither a setting nor an earlier question",
         ),
         (
-            "  - id: a\n    type: short_text\n    text: 您好{b}\n  - id: b\n    type: short_text\n"
-            "    text: y\n",
+            "  - id: a\n    type: short_text\n    text: 您好{b}\n  - id: b\n    type: short_text\n    text: y\n",
             9,
             "a",
             "names a question that comes later",

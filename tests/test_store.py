@@ -82,9 +82,7 @@ def test_attempts_are_kept_and_a_final_outcome_closes_the_case(store: Store) -> 
     store.record_attempt(case.id, "a1", "no_answer", aapor_code="3.13", started_at=start)
     assert store.get_case(case.id).status == "pending"
     again = store.claim_next_case("a1")
-    store.record_attempt(
-        again.id, "a1", "refusal", aapor_code="2.11", started_at=start, note="不需要", final=True
-    )
+    store.record_attempt(again.id, "a1", "refusal", aapor_code="2.11", started_at=start, note="不需要", final=True)
 
     done = store.get_case(case.id)
     assert (done.status, done.attempts, done.last_outcome) == ("done", 2, "refusal")

@@ -104,9 +104,7 @@ async def test_full_interview_with_a_competitor_user(either_store: Store, new_ap
         question = str(app.screen.query_one("#question").render())
         assert "请问您选择中国移动宽带的原因是什么呢" in question
         await answer(pilot, app, [*typed("移动送的宽带"), "enter"], "q3_leave_reason")
-        await answer(
-            pilot, app, [*typed("电信太贵了"), "ctrl+j", *typed("网速也慢"), "enter"], "q4_retention_call"
-        )
+        await answer(pilot, app, [*typed("电信太贵了"), "ctrl+j", *typed("网速也慢"), "enter"], "q4_retention_call")
         await answer(pilot, app, ["2"], "q5_factors")
         await answer(pilot, app, ["1", "5", "2", "2", "enter"], "q6_package_pref")
         await answer(pilot, app, ["2"], "closing")
@@ -247,9 +245,7 @@ async def test_callback_appointment_returns_to_the_queue_at_its_time(  # type: i
         await until(pilot, on(app, CallScreen))
         booked_case = app.screen.case.id  # type: ignore[attr-defined]
         await pilot.press("5")
-        await until(
-            pilot, lambda: app.screen.query(".quick").first() is not None and not on(app, CallScreen)()
-        )
+        await until(pilot, lambda: app.screen.query(".quick").first() is not None and not on(app, CallScreen)())
         before = datetime.now(UTC)
         await pilot.press("1")  # in one hour
         await until(pilot, on(app, QueueScreen))
@@ -442,13 +438,9 @@ async def test_answers_wait_locally_while_the_database_is_down(  # type: ignore[
 
 async def test_supervisor_sees_rates_per_agent(store: Store, new_app) -> None:  # type: ignore[no-untyped-def]
     first = store.claim_next_case("a1")
-    store.record_attempt(
-        first.id, "a1", "complete", aapor_code="1.1", started_at=datetime.now(UTC), final=True
-    )
+    store.record_attempt(first.id, "a1", "complete", aapor_code="1.1", started_at=datetime.now(UTC), final=True)
     second = store.claim_next_case("a2")
-    store.record_attempt(
-        second.id, "a2", "refusal", aapor_code="2.11", started_at=datetime.now(UTC), final=True
-    )
+    store.record_attempt(second.id, "a2", "refusal", aapor_code="2.11", started_at=datetime.now(UTC), final=True)
     app = new_app(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("v")

@@ -39,9 +39,7 @@ def main(parts: list[str]) -> None:
                 )
     target = corpus_path()
     with target.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(
-            handle, fieldnames=["text", "reasons", "competitor", "style", "split", "part"]
-        )
+        writer = csv.DictWriter(handle, fieldnames=["text", "reasons", "competitor", "style", "split", "part"])
         writer.writeheader()
         writer.writerows(rows)
     print(f"wrote {len(rows)} answers to {target}")

@@ -305,9 +305,7 @@ def _check_regex(args: tuple[Node, ...]) -> None:
         except re.error as error:
             # String literals have no escapes, so a position in the pattern maps onto the source.
             offset = 1 + (error.pos or 0)
-            raise ConditionSyntaxError(
-                f"invalid regular expression: {error.msg}", pattern.column + offset
-            ) from None
+            raise ConditionSyntaxError(f"invalid regular expression: {error.msg}", pattern.column + offset) from None
 
 
 # Checks that catch an author's mistake when the questionnaire loads instead of mid-interview.
@@ -632,9 +630,7 @@ class _Parser:
         count = len(args)
         if count < spec.min_args or (spec.max_args is not None and count > spec.max_args):
             plural = "" if _arity(spec) == "1" else "s"
-            raise ConditionSyntaxError(
-                f"{name.text}() takes {_arity(spec)} argument{plural}, got {count}", name.column
-            )
+            raise ConditionSyntaxError(f"{name.text}() takes {_arity(spec)} argument{plural}, got {count}", name.column)
         check = ARGUMENT_CHECKS.get(name.text)
         if check is not None:
             check(tuple(args))

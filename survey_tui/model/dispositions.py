@@ -12,8 +12,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 EDITION = (
-    "AAPOR Standard Definitions: Final Dispositions of Case Codes and Outcome Rates for Surveys, "
-    "10th edition (2023)"
+    "AAPOR Standard Definitions: Final Dispositions of Case Codes and Outcome Rates for Surveys, 10th edition (2023)"
 )
 
 # AAPOR counts an interview as a partial rather than a break-off once at least half of the
@@ -193,9 +192,7 @@ def case_disposition(attempt_codes: Sequence[str]) -> str:
     """
     classes = [classify(code) for code in attempt_codes]
     pairs = [
-        (code, cls)
-        for code, cls in zip(attempt_codes, classes, strict=True)
-        if code != MAX_ATTEMPTS_OUTCOME.aapor_code
+        (code, cls) for code, cls in zip(attempt_codes, classes, strict=True) if code != MAX_ATTEMPTS_OUTCOME.aapor_code
     ] or list(zip(attempt_codes, classes, strict=True))
     if not pairs:
         return "3.11"

@@ -37,9 +37,7 @@ def next_question(
     return None
 
 
-def previous_question(
-    questionnaire: Questionnaire, answers: Mapping[str, Answer], before: str
-) -> Question | None:
+def previous_question(questionnaire: Questionnaire, answers: Mapping[str, Answer], before: str) -> Question | None:
     """The nearest relevant question before `before`; None at the start."""
     for question in reversed(questionnaire.questions[: questionnaire.index(before)]):
         if is_relevant(question, answers):
@@ -80,9 +78,7 @@ def validate(question: Question, answer: Answer, answers: Mapping[str, Answer]) 
     problem = _check_type(question, value, answer.other_text)
     if problem:
         return problem
-    if question.constraint is not None and not question.constraint.evaluate(
-        condition_values(answers), current=value
-    ):
+    if question.constraint is not None and not question.constraint.evaluate(condition_values(answers), current=value):
         return question.constraint_message or "the answer is outside the allowed range"
     return None
 

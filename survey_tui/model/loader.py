@@ -54,11 +54,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}"
-        return (
-            f"{where}: [{self.question_id}] {self.message}"
-            if self.question_id
-            else (f"{where}: {self.message}")
-        )
+        return f"{where}: [{self.question_id}] {self.message}" if self.question_id else (f"{where}: {self.message}")
 
 
 class QuestionnaireError(Exception):
@@ -167,9 +163,7 @@ class _Reader:
                 settings[str(name)] = str(value)
         return settings
 
-    def read_special(
-        self, node: CommentedMap, key: str, question_id: str | None
-    ) -> tuple[SpecialAnswer, ...] | None:
+    def read_special(self, node: CommentedMap, key: str, question_id: str | None) -> tuple[SpecialAnswer, ...] | None:
         if key not in node:
             return None
         raw = node.get(key)
@@ -183,9 +177,7 @@ class _Reader:
                 allowed.append(SpecialAnswer(str(item)))
             except ValueError:
                 known = ", ".join(s.value for s in SpecialAnswer)
-                self.problem(
-                    _line(node, key), question_id, f"unknown special answer '{item}' (known: {known})"
-                )
+                self.problem(_line(node, key), question_id, f"unknown special answer '{item}' (known: {known})")
         return tuple(allowed)
 
     def read_questions(
@@ -211,9 +203,7 @@ class _Reader:
             question = self.read_question(node, settings, default_special, seen, questions)
             qid = str(node.get("id") or "")
             if qid and qid in seen:
-                self.problem(
-                    _line(node, "id"), qid, f"duplicate question id (first defined on line {seen[qid]})"
-                )
+                self.problem(_line(node, "id"), qid, f"duplicate question id (first defined on line {seen[qid]})")
             elif qid:
                 seen[qid] = _line(node, "id")
             if question is not None:
@@ -253,9 +243,7 @@ class _Reader:
         constraint = self.read_condition(node, "constraint", label, seen, earlier, allow_current=True)
         constraint_message = self.text_field(node, "constraint_message", label)
         if constraint_message and constraint is None and "constraint" not in node:
-            self.problem(
-                _line(node, "constraint_message"), label, "'constraint_message' without a 'constraint'"
-            )
+            self.problem(_line(node, "constraint_message"), label, "'constraint_message' without a 'constraint'")
         special = self.read_special(node, "special", label)
         if special is None:
             special = default_special or ()
@@ -289,9 +277,7 @@ class _Reader:
             self.problem(_line(node, "type"), label, f"unknown type '{raw}' (known: {known})")
             return None
 
-    def read_choices(
-        self, node: CommentedMap, qtype: QuestionType | None, label: str | None
-    ) -> tuple[Choice, ...]:
+    def read_choices(self, node: CommentedMap, qtype: QuestionType | None, label: str | None) -> tuple[Choice, ...]:
         raw = node.get("choices")
         if qtype is QuestionType.YES_NO:
             if raw is not None:
@@ -381,9 +367,7 @@ class _Reader:
             question = by_id.get(name)
             if question is not None and question.is_choice and question.choice(literal) is None:
                 codes = ", ".join(c.code for c in question.choices)
-                self.problem(
-                    line, label, f"{key}: '{literal}' is not a choice code of '{name}' (codes: {codes})"
-                )
+                self.problem(line, label, f"{key}: '{literal}' is not a choice code of '{name}' (codes: {codes})")
         return condition
 
     def check_placeholders(
@@ -409,9 +393,7 @@ class _Reader:
             elif name in self.all_ids:
                 self.problem(line, label, f"{key}: placeholder {{{name}}} names a question that comes later")
             else:
-                self.problem(
-                    line, label, f"{key}: placeholder {{{name}}} is neither a setting nor an earlier question"
-                )
+                self.problem(line, label, f"{key}: placeholder {{{name}}} is neither a setting nor an earlier question")
 
 
 def _question_ids(data: Any) -> Iterator[str]:

@@ -29,8 +29,7 @@ def placeholder_names(text: str) -> tuple[str, ...]:
             continue
         if token in ("{", "}"):
             raise PlaceholderError(
-                f"unbalanced '{token}' at character {match.start() + 1} (write {{{{ or }}}} "
-                "for a literal brace)"
+                f"unbalanced '{token}' at character {match.start() + 1} (write {{{{ or }}}} for a literal brace)"
             )
         name = match.group(1).strip()
         if not _NAME.fullmatch(name):

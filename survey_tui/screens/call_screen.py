@@ -165,9 +165,7 @@ class CallScreen(Screen[None]):
         if when is not None:
             await self.record(outcome("callback"), callback_at=when)
 
-    async def record(
-        self, chosen: Outcome, *, note: str | None = None, callback_at: datetime | None = None
-    ) -> None:
+    async def record(self, chosen: Outcome, *, note: str | None = None, callback_at: datetime | None = None) -> None:
         typed = self.query_one("#note", Input).value.strip()
         note = "；".join(part for part in (typed, note) if part) or None
         survey = self.survey

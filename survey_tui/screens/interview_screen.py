@@ -150,9 +150,7 @@ class InterviewScreen(Screen[Result]):
             QuestionType.MULTIPLE_CHOICE: "数字 勾选/取消 · 回车 确认",
             QuestionType.LONG_TEXT: "回车 保存并下一题 · Ctrl+J 换行",
         }.get(question.type, "回车 保存并下一题")
-        special = " · ".join(
-            f"{'F8' if s is SpecialAnswer.DONT_KNOW else 'F9'} {s.label}" for s in question.special
-        )
+        special = " · ".join(f"{'F8' if s is SpecialAnswer.DONT_KNOW else 'F9'} {s.label}" for s in question.special)
         return f"{parts}{' · ' + special if special else ''}"
 
     # -- keys --------------------------------------------------------------------------------
@@ -260,12 +258,7 @@ class InterviewScreen(Screen[Result]):
 
     async def save_draft(self) -> None:
         question = self.current
-        if (
-            self.session is None
-            or question is None
-            or question.type is not QuestionType.LONG_TEXT
-            or self.busy
-        ):
+        if self.session is None or question is None or question.type is not QuestionType.LONG_TEXT or self.busy:
             return
         text = self.query_one("#long", AnswerArea).text
         if text.strip():

@@ -75,12 +75,8 @@ class QueueScreen(Screen[None]):
         today = store.outcome_counts(agent=agent, since=midnight)
         calls = sum(today.values())
         completes = today.get("complete", 0)
-        others = "  ".join(
-            f"{outcome_label(code)} {n}" for code, n in sorted(today.items()) if code != "complete"
-        )
-        self.query_one("#today", Static).update(
-            f"坐席 {agent} · 今日拨打 {calls} · 完成 {completes}  {others}"
-        )
+        others = "  ".join(f"{outcome_label(code)} {n}" for code, n in sorted(today.items()) if code != "complete")
+        self.query_one("#today", Static).update(f"坐席 {agent} · 今日拨打 {calls} · 完成 {completes}  {others}")
         counts = store.case_counts()
         due = store.list_cases(status="callback")
         now = datetime.now().astimezone()

@@ -92,12 +92,8 @@ class ReviewScreen(Screen[None]):
         self.reasons = set(item["reasons"] or [])
         self.competitor = item["competitor"] or "unknown"
         self.query_one("#answer", Static).update(self._highlighted(str(item["text"] or "")))
-        suggested = (
-            "、".join(self._label(r) for r in self.codebook.reason_ids if r in self.reasons) or "无（其他）"
-        )
-        self.query_one("#suggestion", Static).update(
-            f"模型建议：{suggested} · {COMPETITORS[self.competitor]}"
-        )
+        suggested = "、".join(self._label(r) for r in self.codebook.reason_ids if r in self.reasons) or "无（其他）"
+        self.query_one("#suggestion", Static).update(f"模型建议：{suggested} · {COMPETITORS[self.competitor]}")
         self._draw_choices()
 
     def _label(self, reason_id: str) -> str:

@@ -39,9 +39,7 @@ class SupervisorScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#agents", DataTable)
-        table.add_columns(
-            "坐席", "客户", "拨打", "完成", "拒访/中断", "未接触", "RR1", "COOP1", "REF1", "CON1"
-        )
+        table.add_columns("坐席", "客户", "拨打", "完成", "拒访/中断", "未接触", "RR1", "COOP1", "REF1", "CON1")
         self.action_refresh()
 
     def action_refresh(self) -> None:

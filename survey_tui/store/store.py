@@ -333,9 +333,7 @@ class Store:
             for start in range(0, len(phones), _IN_CHUNK):
                 chunk = phones[start : start + _IN_CHUNK]
                 existing.update(
-                    conn.execute(
-                        sa.select(schema.cases.c.phone).where(schema.cases.c.phone.in_(chunk))
-                    ).scalars()
+                    conn.execute(sa.select(schema.cases.c.phone).where(schema.cases.c.phone.in_(chunk))).scalars()
                 )
             fresh = []
             for row in rows:
@@ -354,9 +352,7 @@ class Store:
                         "account": row.account,
                         "name": row.name,
                         "branch": row.branch,
-                        "disconnect_date": date.fromisoformat(row.disconnect_date)
-                        if row.disconnect_date
-                        else None,
+                        "disconnect_date": date.fromisoformat(row.disconnect_date) if row.disconnect_date else None,
                         "package": row.package,
                         "extra": dict(row.extra),
                         "source_file": source_file,
@@ -445,9 +441,7 @@ class Store:
         if final and callback_at is not None:
             raise StoreError("a final outcome cannot also set a callback")
         with self._write() as conn:
-            attempts = conn.execute(
-                sa.select(schema.cases.c.attempts).where(schema.cases.c.id == case_id)
-            ).scalar()
+            attempts = conn.execute(sa.select(schema.cases.c.attempts).where(schema.cases.c.id == case_id)).scalar()
             if attempts is None:
                 raise StoreError(f"there is no case {case_id}")
             if max_attempts is not None and attempts + 1 >= max_attempts:
@@ -510,9 +504,7 @@ class Store:
             query = query.where(cases.c.status.in_(statuses))
         if agent is not None:
             query = query.where(sa.or_(cases.c.claimed_by == agent, cases.c.callback_agent == agent))
-        query = query.order_by(
-            sa.case((cases.c.status == "callback", 0), else_=1), cases.c.callback_at, cases.c.id
-        )
+        query = query.order_by(sa.case((cases.c.status == "callback", 0), else_=1), cases.c.callback_at, cases.c.id)
         if limit is not None:
             query = query.limit(limit)
         with self._read() as conn:
@@ -615,9 +607,7 @@ class Store:
     @_guarded
     def get_interview(self, interview_id: int) -> Interview | None:
         with self._read() as conn:
-            row = conn.execute(
-                sa.select(schema.interviews).where(schema.interviews.c.id == interview_id)
-            ).first()
+            row = conn.execute(sa.select(schema.interviews).where(schema.interviews.c.id == interview_id)).first()
         return Interview(**row._mapping) if row is not None else None
 
     @_guarded
@@ -681,9 +671,7 @@ class Store:
             if status == "complete":
                 raise StoreError(f"interview {interview_id} is complete; its answers are final")
             row = conn.execute(
-                sa.select(table).where(
-                    table.c.interview_id == interview_id, table.c.question_id == question_id
-                )
+                sa.select(table).where(table.c.interview_id == interview_id, table.c.question_id == question_id)
             ).first()
             if row is None:
                 conn.execute(
@@ -722,9 +710,7 @@ class Store:
                 .values(current_question=question_id)
             )
             stored = conn.execute(
-                sa.select(table).where(
-                    table.c.interview_id == interview_id, table.c.question_id == question_id
-                )
+                sa.select(table).where(table.c.interview_id == interview_id, table.c.question_id == question_id)
             ).one()
         return _stored_answer(stored)
 
@@ -732,9 +718,7 @@ class Store:
     def answers_for(self, interview_id: int) -> dict[str, StoredAnswer]:
         table = schema.answers
         with self._read() as conn:
-            rows = conn.execute(
-                sa.select(table).where(table.c.interview_id == interview_id).order_by(table.c.id)
-            )
+            rows = conn.execute(sa.select(table).where(table.c.interview_id == interview_id).order_by(table.c.id))
             return {row.question_id: _stored_answer(row) for row in rows}
 
     @_guarded
@@ -831,9 +815,7 @@ class Store:
                 answers.c.special,
             )
             .select_from(answers.join(interviews, interviews.c.id == answers.c.interview_id))
-            .where(
-                answers.c.question_id == question_id, answers.c.draft.is_(False), answers.c.id.not_in(coded)
-            )
+            .where(answers.c.question_id == question_id, answers.c.draft.is_(False), answers.c.id.not_in(coded))
             .order_by(answers.c.id)
         )
         with self._read() as conn:
@@ -850,9 +832,7 @@ class Store:
             return {interview_id: value for interview_id, value in conn.execute(query)}
 
     @_guarded
-    def latest_codes(
-        self, *, source: str | None = None, coder: str | None = None
-    ) -> dict[int, dict[str, Any]]:
+    def latest_codes(self, *, source: str | None = None, coder: str | None = None) -> dict[int, dict[str, Any]]:
         """answer id -> its newest code (optionally of one source or one coder), with the answer text."""
         codes, answers = schema.answer_codes, schema.answers
         newest = sa.select(sa.func.max(codes.c.id)).group_by(codes.c.answer_id)
@@ -873,9 +853,7 @@ class Store:
         """Automatic codes flagged for review with no human code yet, least confident first."""
         codes, answers = schema.answer_codes, schema.answers
         human = sa.select(codes.c.answer_id).where(codes.c.source == "human")
-        newest = (
-            sa.select(sa.func.max(codes.c.id)).where(codes.c.source == "auto").group_by(codes.c.answer_id)
-        )
+        newest = sa.select(sa.func.max(codes.c.id)).where(codes.c.source == "auto").group_by(codes.c.answer_id)
         query = (
             sa.select(codes, answers.c.value.label("text"), answers.c.question_id, answers.c.interview_id)
             .select_from(codes.join(answers, answers.c.id == codes.c.answer_id))

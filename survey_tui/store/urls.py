@@ -35,9 +35,7 @@ def resolve_url(target: str | os.PathLike[str] | None = None) -> URL:
     elif url.drivername == "sqlite":
         url = url.set(drivername="sqlite+pysqlite")
     if url.drivername not in ("postgresql+psycopg", "sqlite+pysqlite"):
-        raise StoreError(
-            f"unsupported database '{url.drivername}': use a SQLite file path or a postgresql:// URL"
-        )
+        raise StoreError(f"unsupported database '{url.drivername}': use a SQLite file path or a postgresql:// URL")
     return url
 
 

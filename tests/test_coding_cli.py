@@ -1,0 +1,227 @@
+"""The researcher's commands run as a user would; results re-read from files and the store."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from coding import model as reason_model
+from coding.codebook import load_codebook
+from coding.coder import default_coder
+from survey_tui.cli import cli
+from survey_tui.model import Answer, load_questionnaire
+from survey_tui.store import Store
+from tests.conftest import ROOT
+from tests.test_store import rows
+
+
+@pytest.fixture(scope="session")
+def model_file(small_model, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path_factory.mktemp("model") / "reason_model.joblib"
+    reason_model.save(small_model, path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_file: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("CHURN_SURVEY_MODEL", str(model_file))
+
+
+def run(*args: str) -> object:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def interview(store: Store, operator: str | None, reason: str, agent: str = "a1") -> int:
+    questionnaire = load_questionnaire(ROOT / "questionnaires" / "disconnect_phone.yaml")
+    interview_id = store.start_interview(store.register_questionnaire(questionnaire), agent)
+    if operator:
+        store.save_answer(interview_id, "q1_operator", Answer(operator))
+    return store.save_answer(interview_id, "q3_leave_reason", Answer(reason)).id
+
+
+def test_code_a_file(tmp_path: Path) -> None:
+    source = tmp_path / "answers.csv"
+    source.write_text("id,text\n1,太贵了\n2,搬家了\n", "utf-8")
+    output = tmp_path / "coded.csv"
+    result = run("code", str(source), "--text-column", "text", "--id-column", "id", "--output", str(output))
+    assert result.exit_code == 0, result.output
+    assert "coded 2 answers" in result.output
+    text = output.read_text("utf-8-sig")
+    assert text.splitlines()[0].startswith("id,text,reasons,primary_reason,competitor,confidence,needs_review")
+    assert ",relocation," in text
+
+
+def test_code_a_file_needs_its_options(tmp_path: Path) -> None:
+    source = tmp_path / "answers.csv"
+    source.write_text("id,text\n1,太贵了\n", "utf-8")
+    assert run("code", str(source), "--text-column", "text").exit_code == 2
+    missing = run("code", str(source), "--text-column", "answer", "--output", str(tmp_path / "o.csv"))
+    assert missing.exit_code == 1 and "no column 'answer'" in missing.output
+
+
+def test_code_the_store_keeps_human_codes(sqlite_url: str) -> None:
+    with Store.open(sqlite_url) as store:
+        mobile = interview(store, "china_mobile", "送的宽带，电信太贵了")
+        unknown = interview(store, None, "搬家了，新家装了联通")
+        refused = store.start_interview(1, "a1")
+        store.save_answer(refused, "q3_leave_reason", Answer(special=None, value=""))
+
+    result = run("--db", sqlite_url, "code")
+    assert result.exit_code == 0, result.output
+    assert "coded 2 stored answer(s)" in result.output
+    with Store.open(sqlite_url) as store:
+        [code] = store.codes_for(mobile)
+        assert code["source"] == "auto" and "price" in code["reasons"]
+        assert code["competitor"] == "china_mobile"
+        assert store.codes_for(unknown)[0]["competitor"] == "china_unicom"
+        store.save_code(mobile, ["price", "other_network"], source="human", coder="r1", competitor="china_mobile")
+
+    assert "coded 0 stored answer(s)" in run("--db", sqlite_url, "code").output
+    assert "coded 1 stored answer(s)" in run("--db", sqlite_url, "code", "--recode").output
+    with Store.open(sqlite_url) as store:
+        assert [c["source"] for c in store.codes_for(mobile)] == ["auto", "human"]
+        assert len(store.codes_for(unknown)) == 2
+
+
+def test_train_saves_a_model_that_code_then_uses(sqlite_url: str, tmp_path: Path) -> None:
+    with Store.open(sqlite_url) as store:
+        answer = interview(store, None, "家里猫老是闪红灯")
+        store.save_code(answer, ["slow_speed"], source="human", coder="r1")
+    target = tmp_path / "mine.joblib"
+    result = run("--db", sqlite_url, "train", "--output", str(target))
+    assert result.exit_code == 0, result.output
+    assert "1 human codes" in result.output
+    info = json.loads(target.with_suffix(".json").read_text("utf-8"))
+    assert info["codebook_sha256"] == load_codebook().sha256
+    assert info["sources"]["human_codes"] == 1
+    assert info["libraries"]["scikit-learn"]
+    source = tmp_path / "a.csv"
+    source.write_text("text\n网速太慢\n", "utf-8")
+    coded = run(
+        "code",
+        str(source),
+        "--text-column",
+        "text",
+        "--output",
+        str(tmp_path / "o.csv"),
+        "--model",
+        str(target),
+    )
+    assert info["version"] in coded.output
+
+
+def test_a_model_for_another_codebook_is_retrained_with_a_notice(tmp_path: Path, model_file: Path) -> None:
+    stale = tmp_path / "stale.joblib"
+    stale.write_bytes(model_file.read_bytes())
+    info = json.loads(model_file.with_suffix(".json").read_text("utf-8"))
+    info["codebook_sha256"] = "0" * 64
+    stale.with_suffix(".json").write_text(json.dumps(info), "utf-8")
+    notices: list[str] = []
+    coder = default_coder(notify=notices.append, model_path=stale)
+    assert notices and "codebook changed" in notices[0] and "retraining" in notices[0]
+    assert coder.model is not None and coder.model.info["codebook_sha256"] == load_codebook().sha256
+    assert (tmp_path / "cache" / "churn-survey" / "reason_model.joblib").exists()
+
+
+def test_evaluate_prints_the_figures(tmp_path: Path) -> None:
+    gold = tmp_path / "gold.csv"
+    gold.write_text(
+        "text,reasons,competitor,split\n太贵了,price,unknown,test\n搬家了,relocation,unknown,test\n"
+        "装了联通,other_network,china_unicom,test\n网速太慢,slow_speed,unknown,train\n",
+        "utf-8",
+    )
+    result = run("evaluate", str(gold), "--competitor-column", "competitor", "--split", "test", "--json")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["items"] == 3
+    assert figures["exact_match"] == 1.0 and figures["micro_f1"] == 1.0
+    assert figures["competitor_accuracy"] == 1.0
+    assert set(figures["coverage_at_precision"]) == {"0.90", "0.95", "0.99"}
+    table = run("evaluate", str(gold), "--rules-only")
+    assert "micro-F1" in table.output and "relocation" in table.output
+
+
+def test_agreement_between_two_coded_files(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text("id,reasons\n1,price\n2,relocation\n3,price;slow_speed\n4,\n", "utf-8")
+    second.write_text("id,reasons\n1,price\n2,relocation\n3,price\n4,\n5,price\n", "utf-8")
+    result = run("agreement", str(first), str(second), "--json")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["items"] == 4
+    assert figures["exact_agreement"] == 0.75
+    assert figures["per_category"]["price"] == 1.0
+    assert figures["per_category"]["slow_speed"] == 0.0
+
+
+def test_agreement_between_the_model_and_a_person_in_the_store(sqlite_url: str) -> None:
+    with Store.open(sqlite_url) as store:
+        answers = [interview(store, None, text) for text in ("太贵了", "搬家了", "网速太慢", "ITV会员费贵")]
+    run("--db", sqlite_url, "code")
+    with Store.open(sqlite_url) as store:
+        for answer_id, reasons in zip(answers, (["price"], ["relocation"], ["slow_speed"], ["price"]), strict=True):
+            store.save_code(answer_id, reasons, source="human", coder="r1")
+    result = run("--db", sqlite_url, "agreement", "--coders", "auto", "r1", "--json")
+    figures = json.loads(result.output)
+    assert figures["items"] == 4
+    assert figures["exact_agreement"] == 0.75
+
+
+def test_themes_of_staff_interviews(tmp_path: Path) -> None:
+    source = tmp_path / "staff.csv"
+    source.write_text(
+        "question,text\nq_churn_reasons,电子政务外网强制招投标，我们没中标\nq_churn_reasons,移动联通上半年免费后面半价\n"
+        "q_retention_means,定期走访关键人，做组网专线\n",
+        "utf-8",
+    )
+    result = run("themes", str(source), "--text-column", "text", "--question-column", "question", "--format", "json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    counts = {(row["question"], row["theme"]): row["answers"] for row in payload["themes"]}
+    assert counts[("q_churn_reasons", "tendering")] == 1
+    assert counts[("q_churn_reasons", "price_war")] == 1
+    assert counts[("q_retention_means", "relationship")] == 1
+    assert counts[("all", "tendering")] == 1
+    assert any(row["term"] == "招投标" for row in payload["terms"]["q_churn_reasons"])
+
+
+async def test_review_screen_stores_a_human_code(sqlite_url: str, tmp_path: Path) -> None:
+    from survey_tui.app import make_app
+    from survey_tui.screens import ReviewScreen
+    from tests.test_tui import until
+
+    with Store.open(sqlite_url) as store:
+        store.import_cases(rows(1))
+        answer = interview(store, None, "网速有点慢，但主要是太贵")
+        store.save_code(answer, ["price"], source="auto", confidence=0.4, needs_review=True)
+        sure = interview(store, None, "搬家了")
+        store.save_code(sure, ["relocation"], source="auto", confidence=0.99, needs_review=False)
+        questionnaire = load_questionnaire(ROOT / "questionnaires" / "disconnect_phone.yaml")
+        staff = load_questionnaire(ROOT / "questionnaires" / "staff_interview.yaml")
+        app = make_app(
+            store,
+            agent="r9",
+            questionnaire=questionnaire,
+            staff_questionnaire=staff,
+            spool_dir=tmp_path,
+            review=True,
+        )
+        async with app.run_test(size=(100, 32)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
+            screen = app.screen
+            assert len(screen.queue) == 1  # type: ignore[attr-defined]
+            shown = str(screen.query_one("#answer").render())
+            assert "太贵" in shown
+            await pilot.press("6", "m", "enter")  # add slow_speed, competitor China Mobile
+            await until(pilot, lambda: screen.saved == 1)  # type: ignore[attr-defined]
+        [human] = [c for c in store.codes_for(answer) if c["source"] == "human"]
+        assert human["coder"] == "r9"
+        assert human["reasons"] == ["price", "slow_speed"]
+        assert human["competitor"] == "china_mobile"
+        assert store.review_queue() == []
+        assert human["coded_at"] <= datetime.now(UTC)
