@@ -13,7 +13,7 @@ import click
 
 from survey_tui import __version__
 from survey_tui.cli_coding import COMMANDS
-from survey_tui.cli_support import Failure, NothingToClaim, open_store, user_errors
+from survey_tui.cli_support import Failure, NothingToClaim, db_option, open_store, user_errors
 
 QUEUE_HEADERS = ("id", "phone", "name", "branch", "disconnected", "package", "status", "attempts", "callback")
 
@@ -287,6 +287,7 @@ def run_app(
 
 
 @cli.command()
+@db_option
 @click.option("--coder", required=True, help="Your coder id, stored with every code you confirm.")
 @click.pass_context
 @user_errors

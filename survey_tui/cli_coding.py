@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from survey_tui.cli_support import Failure, open_store, user_errors
+from survey_tui.cli_support import Failure, db_option, open_store, user_errors
 
 
 def coding_errors(function: Any) -> Any:
@@ -46,6 +46,7 @@ def _coder(model: str | None, rules_only: bool) -> Any:
 
 
 @click.command("code")
+@db_option
 @click.argument("source", required=False, type=click.Path(dir_okay=False))
 @click.option("--text-column", help="Column holding the answer text (with SOURCE).")
 @click.option("--id-column", help="Column identifying each answer (default: row number).")
@@ -109,6 +110,7 @@ def code(
 
 
 @click.command()
+@db_option
 @click.option(
     "--output",
     "-o",
@@ -134,11 +136,11 @@ def train(ctx: click.Context, output: str | None, no_store: bool) -> None:
     path = Path(output) if output else user_model_path()
     reason_model.save(trained, path)
     sources = trained.info["sources"]
-    click.echo(f"saved {path}")
     click.echo(
         f"trained {trained.version} on {sources['corpus_train']} corpus answers and "
         f"{sources['human_codes']} human codes; review below confidence {trained.review_threshold:.3f}"
     )
+    click.echo(f"saved {path}")
 
 
 @click.command()
@@ -204,6 +206,7 @@ def evaluate(
 
 
 @click.command("agreement")
+@db_option
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--coders", nargs=2, metavar="A B", help="Two coders of the store (`auto` is the model).")
 @click.option("--id-column", default="id", show_default=True)
@@ -269,6 +272,7 @@ STAFF_QUESTIONS = ("q_churn_reasons", "q_retention_means")
 
 
 @click.command()
+@db_option
 @click.argument("source", required=False, type=click.Path(dir_okay=False))
 @click.option("--text-column", help="Column holding the answer text (with SOURCE).")
 @click.option("--question-column", help="Column naming the question of each answer (with SOURCE).")

@@ -68,3 +68,20 @@ def open_store(ctx: click.Context) -> Any:
             err=True,
         )
     return store
+
+
+def db_option(command: F) -> F:
+    """`--db` on a subcommand too (`churn-survey code --db URL`), overriding the global one."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value:
+            ctx.ensure_object(dict)
+            ctx.obj["db"] = value
+
+    return click.option(
+        "--db",
+        metavar="PATH_OR_URL",
+        expose_value=False,
+        callback=remember,
+        help="SQLite file or postgresql:// URL (overrides the global --db).",
+    )(command)

@@ -71,7 +71,7 @@ def test_code_the_store_keeps_human_codes(sqlite_url: str) -> None:
         refused = store.start_interview(1, "a1")
         store.save_answer(refused, "q3_leave_reason", Answer(special=None, value=""))
 
-    result = run("--db", sqlite_url, "code")
+    result = run("code", "--db", sqlite_url)
     assert result.exit_code == 0, result.output
     assert "coded 2 stored answer(s)" in result.output
     with Store.open(sqlite_url) as store:
