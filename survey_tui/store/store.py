@@ -750,6 +750,77 @@ class Store:
                 .values(status="in_progress", ended_at=None)
             )
 
+    @_guarded
+    def interview_rows(self, questionnaire_name: str | None = None) -> list[dict[str, Any]]:
+        """Every interview with its instrument and the case's fields (for tallies and exports)."""
+        interviews, cases, questionnaires = schema.interviews, schema.cases, schema.questionnaires
+        query = (
+            sa.select(
+                interviews.c.id.label("interview_id"),
+                interviews.c.case_id,
+                interviews.c.agent,
+                interviews.c.status,
+                interviews.c.started_at,
+                interviews.c.ended_at,
+                interviews.c.interviewee,
+                questionnaires.c.name.label("questionnaire"),
+                questionnaires.c.version.label("questionnaire_version"),
+                cases.c.phone,
+                cases.c.account,
+                cases.c.branch,
+                cases.c.disconnect_date,
+                cases.c.package,
+            )
+            .select_from(
+                interviews.join(questionnaires, questionnaires.c.id == interviews.c.questionnaire_id).outerjoin(
+                    cases, cases.c.id == interviews.c.case_id
+                )
+            )
+            .order_by(interviews.c.id)
+        )
+        if questionnaire_name is not None:
+            query = query.where(questionnaires.c.name == questionnaire_name)
+        with self._read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    @_guarded
+    def all_answers(self, questionnaire_name: str | None = None) -> list[dict[str, Any]]:
+        """Every confirmed answer: interview_id, answer_id, question_id, value, special, other_text."""
+        answers, interviews, questionnaires = schema.answers, schema.interviews, schema.questionnaires
+        query = (
+            sa.select(
+                answers.c.interview_id,
+                answers.c.id.label("answer_id"),
+                answers.c.question_id,
+                answers.c.value,
+                answers.c.special,
+                answers.c.other_text,
+            )
+            .select_from(
+                answers.join(interviews, interviews.c.id == answers.c.interview_id).join(
+                    questionnaires, questionnaires.c.id == interviews.c.questionnaire_id
+                )
+            )
+            .where(answers.c.draft.is_(False))
+            .order_by(answers.c.id)
+        )
+        if questionnaire_name is not None:
+            query = query.where(questionnaires.c.name == questionnaire_name)
+        with self._read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    @_guarded
+    def all_attempts(self) -> list[dict[str, Any]]:
+        """Every call attempt with the case's branch (for outcome tables and AAPOR rates)."""
+        attempts, cases = schema.call_attempts, schema.cases
+        query = (
+            sa.select(attempts, cases.c.branch, cases.c.status.label("case_status"))
+            .select_from(attempts.join(cases, cases.c.id == attempts.c.case_id))
+            .order_by(attempts.c.id)
+        )
+        with self._read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
     # -- codes -------------------------------------------------------------------------------
 
     @_guarded
