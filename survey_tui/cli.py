@@ -13,6 +13,7 @@ import click
 
 from survey_tui import __version__
 from survey_tui.cli_coding import COMMANDS
+from survey_tui.cli_research import COMMANDS as RESEARCH_COMMANDS
 from survey_tui.cli_support import Failure, NothingToClaim, db_option, open_store, user_errors
 
 QUEUE_HEADERS = ("id", "phone", "name", "branch", "disconnected", "package", "status", "attempts", "callback")
@@ -331,7 +332,7 @@ def db_upgrade(ctx: click.Context) -> None:
     click.echo(f"{store.location} is at schema {store.schema_revision()}")
 
 
-for _command in COMMANDS:
+for _command in (*COMMANDS, *RESEARCH_COMMANDS):
     cli.add_command(_command)
 
 

@@ -1,0 +1,145 @@
+"""The researcher's output commands: tally, demo (and, with pictures, chart, cloud, report, export)."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+from typing import Any
+
+import click
+
+from survey_tui.cli_support import db_option, open_store, user_errors
+
+SIMULATED_DB = "churn-survey-simulated.db"
+
+
+def filter_options(command: Any) -> Any:
+    """--since, --until, --branch, --agent and --version, shared by tally, export and report."""
+    for option in reversed(
+        [
+            click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Interviews from this day (YYYY-MM-DD)."),
+            click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Interviews up to this day."),
+            click.option("--branch", help="Only this branch (支局)."),
+            click.option("--agent", help="Only this agent's interviews."),
+            click.option("--version", "questionnaire_version", help="Only this questionnaire version."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def make_filters(since: Any, until: Any, branch: str | None, agent: str | None, version: str | None) -> Any:
+    from survey_tui.analysis import Filters
+
+    return Filters(
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        branch=branch,
+        agent=agent,
+        version=version,
+    )
+
+
+def disconnect_questionnaire() -> Any:
+    from survey_tui.model import load_questionnaire
+    from survey_tui.resources import find_questionnaire
+
+    return load_questionnaire(find_questionnaire("disconnect_phone"))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@click.command()
+@db_option
+@filter_options
+@click.option("--table", "names", multiple=True, help="Only these tables (repeatable); default all.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.pass_context
+@user_errors
+def tally(
+    ctx: click.Context,
+    since: Any,
+    until: Any,
+    branch: str | None,
+    agent: str | None,
+    questionnaire_version: str | None,
+    names: tuple[str, ...],
+    fmt: str,
+) -> None:
+    """Reasons, competitors, why they chose them, q4-q6, cross-tabs with chi-square, call outcomes
+    and AAPOR response rates, from the completed disconnect interviews of the store."""
+    from survey_tui.analysis import tables
+
+    store = open_store(ctx)
+    all_tables = tables(
+        store, disconnect_questionnaire(), make_filters(since, until, branch, agent, questionnaire_version)
+    )
+    unknown = [name for name in names if name not in all_tables]
+    if unknown:
+        raise click.UsageError(f"no table {', '.join(unknown)}; the tables are: {', '.join(all_tables)}")
+    chosen = {name: table for name, table in all_tables.items() if not names or name in names}
+    if fmt == "json":
+        payload = {
+            name: {
+                "n": table.attrs.get("n"),
+                **{k: v for k, v in table.attrs.items() if k != "n"},
+                "rows": [{k: _jsonable(v) for k, v in row.items()} for row in table.reset_index().to_dict("records")],
+            }
+            for name, table in chosen.items()
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+        return
+    for name, table in chosen.items():
+        heading = f"# {name}" + (f" (n={table.attrs['n']})" if table.attrs.get("n") is not None else "")
+        if fmt == "csv":
+            buffer = io.StringIO()
+            table.to_csv(buffer, index=name.startswith("reasons_by_"), lineterminator="\n")
+            click.echo(heading)
+            click.echo(buffer.getvalue())
+            continue
+        click.echo(f"\n{heading}")
+        click.echo(table.to_string(index=name.startswith("reasons_by_")) if len(table) else "  (no data)")
+        test = table.attrs.get("chi2")
+        if test:
+            click.echo(
+                f"  chi-square {test['chi2']:.2f}, df {test['dof']}, p = {test['p_value']:.4f}"
+                if test["chi2"] is not None
+                else f"  {test['note']}"
+            )
+        if "edition" in table.attrs:
+            click.echo(f"  {table.attrs['edition']}; e = {table.attrs['e']:.3f}")
+
+
+@click.command()
+@db_option
+@click.option("--cases", type=click.IntRange(min=10), default=600, show_default=True, help="Simulated customers.")
+@click.pass_context
+@user_errors
+def demo(ctx: click.Context, cases: int) -> None:
+    """Fill a local SQLite file (./churn-survey-simulated.db unless --db) with a simulated survey
+    (call list, call attempts, interviews drawn from the labelled corpus, all marked as simulated),
+    then code it, so that tally, export, chart, cloud and report can be tried at once."""
+    from coding.coder import default_coder
+    from survey_tui.coding_store import code_store
+    from survey_tui.demo import simulate
+
+    if not ctx.obj.get("db"):
+        ctx.obj["db"] = SIMULATED_DB
+    store = open_store(ctx)
+    report = simulate(store, disconnect_questionnaire(), cases=cases)
+    coded = code_store(store, default_coder(notify=lambda message: click.echo(message, err=True)))
+    click.echo(
+        f"simulated {report.cases} customers, {report.attempts} calls and {report.interviews} completed interviews "
+        f"in {store.location}; coded {coded.coded} answers ({coded.needs_review} need review)"
+    )
+    click.echo(f"try: churn-survey tally --db {store.location}")
+
+
+COMMANDS = (tally, demo)
