@@ -75,9 +75,7 @@ class Coder:
         result = pd.DataFrame(
             {
                 "id": list(ids) if ids is not None else list(range(1, count + 1)),
-                "text": np.array([mask_phones(text) for text in raw_unique], dtype=object)[raw_codes]
-                if count
-                else [],
+                "text": np.array([mask_phones(text) for text in raw_unique], dtype=object)[raw_codes] if count else [],
                 "reasons": np.array(coded.reasons, dtype=object)[inverse] if count else [],
                 "primary_reason": np.array(coded.primary, dtype=object)[inverse] if count else [],
                 "competitor": np.array(coded.competitor, dtype=object)[inverse] if count else [],

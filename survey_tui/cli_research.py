@@ -142,4 +142,52 @@ def demo(ctx: click.Context, cases: int) -> None:
     click.echo(f"try: churn-survey tally --db {store.location}")
 
 
-COMMANDS = (tally, demo)
+@click.command("export")
+@db_option
+@filter_options
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "sav", "dta", "json"]), required=True)
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@click.option("--include-pii", is_flag=True, help="Write full phone numbers and account ids (masked by default).")
+@click.pass_context
+@user_errors
+def export(
+    ctx: click.Context,
+    since: Any,
+    until: Any,
+    branch: str | None,
+    agent: str | None,
+    questionnaire_version: str | None,
+    fmt: str,
+    output: str,
+    include_pii: bool,
+) -> None:
+    """Raw data (one row per interview, one column per question, multiple choice as 0/1 columns,
+    reasons as 0/1 columns and the competitor) and the call outcomes; XLSX and JSON also hold every
+    summary table. SPSS and Stata files carry the question texts and choice labels."""
+    from pathlib import Path
+
+    from survey_tui import exports
+    from survey_tui.export_data import interview_dataset, outcome_dataset, summary_datasets
+
+    store = open_store(ctx)
+    questionnaire = disconnect_questionnaire()
+    filters = make_filters(since, until, branch, agent, questionnaire_version)
+    datasets = [
+        interview_dataset(store, questionnaire, filters, include_pii=include_pii),
+        outcome_dataset(store, include_pii=include_pii),
+    ]
+    if fmt in ("xlsx", "json"):
+        datasets += summary_datasets(store, questionnaire, filters)
+    try:
+        written = exports.write(fmt, datasets, Path(output))
+    except (ValueError, OSError) as error:
+        raise click.ClickException(str(error)) from error
+    rows = len(datasets[0].frame)
+    click.echo(
+        f"wrote {rows} interviews to "
+        + ", ".join(str(path) for path in written)
+        + ("" if include_pii else " (phone numbers and accounts masked)")
+    )
+
+
+COMMANDS = (tally, demo, export)
