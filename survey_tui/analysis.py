@@ -22,6 +22,31 @@ from survey_tui.store import Store
 QUESTIONNAIRE = "disconnect_phone"
 SWITCHED = ("china_mobile", "china_unicom", "china_broadnet", "other_isp")
 EXTRA_ROWS = {"other": "其他（无归类原因）", "uncoded": "未编码", "refused": "拒答"}
+# Words every answer has ("宽带" is what all of them are about): in a cloud they only crowd out the reasons.
+CLOUD_STOPWORDS = (
+    "宽带",
+    "电信",
+    "就是",
+    "那边",
+    "这边",
+    "后来",
+    "现在",
+    "每个",
+    "问题",
+    "时候",
+    "东西",
+    "还要",
+    "一直",
+    "本来",
+    "以后",
+    "反正",
+    "这些",
+    "原来",
+    "其实",
+    "觉得",
+    "感觉",
+    "自己",
+)
 CROSS_BY = {"competitor": "竞争对手", "branch": "支局", "month": "拆机月份", "package": "套餐"}
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from coding.ids import REASONS
 from survey_tui.cli_support import db_option, open_store, user_errors
 
 SIMULATED_DB = "churn-survey-simulated.db"
@@ -190,4 +191,157 @@ def export(
     )
 
 
-COMMANDS = (tally, demo, export)
+def picture_errors(function: Any) -> Any:
+    """Font problems are user errors: the message says which characters or which font."""
+    from functools import wraps
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from coding.pictures import FontError
+
+        try:
+            return function(*args, **kwargs)
+        except (FontError, ValueError) as error:
+            raise click.ClickException(str(error)) from error
+
+    return wrapper
+
+
+@click.command()
+@db_option
+@filter_options
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="FILE.png or FILE.svg")
+@click.option("--what", type=click.Choice(["reasons", "competitors", "crosstab"]), default="reasons", show_default=True)
+@click.option(
+    "--by",
+    type=click.Choice(["competitor", "branch", "month", "package"]),
+    default="competitor",
+    show_default=True,
+    help="The cross-tab's columns (with --what crosstab).",
+)
+@click.option("--font", help="A font file or family for the Chinese labels [env CHURN_SURVEY_FONT].")
+@click.pass_context
+@user_errors
+@picture_errors
+def chart(
+    ctx: click.Context,
+    since: Any,
+    until: Any,
+    branch: str | None,
+    agent: str | None,
+    questionnaire_version: str | None,
+    output: str,
+    what: str,
+    by: str,
+    font: str | None,
+) -> None:
+    """Bar chart of the reasons (share of respondents) or of the competitor shares, or a heat map
+    of the reasons by competitor, branch, month or package (row percentages)."""
+    from pathlib import Path
+
+    from coding.pictures import bar_chart, find_cjk_font, heatmap
+    from survey_tui.analysis import competitor_shares, crosstab, reason_tally, respondents
+
+    store = open_store(ctx)
+    frame = respondents(store, make_filters(since, until, branch, agent, questionnaire_version))
+    chosen = find_cjk_font(font)
+    if what == "reasons":
+        table = reason_tally(frame)
+        table = table[table["reason"] != "uncoded"]
+        written = bar_chart(
+            table,
+            label_column="label",
+            value_column="share_of_respondents",
+            title=f"宽带拆机原因（占受访者比例，n={table.attrs.get('n', len(frame))}）",
+            output=Path(output),
+            font=chosen,
+        )
+    elif what == "competitors":
+        table = competitor_shares(frame)
+        written = bar_chart(
+            table,
+            label_column="label",
+            value_column="share",
+            title=f"转网客户去向（n={table.attrs['n']}）",
+            output=Path(output),
+            font=chosen,
+        )
+    else:
+        crossed = crosstab(frame, by)
+        written = heatmap(crossed.row_percent, title=f"拆机原因 × {by}（行百分比）", output=Path(output), font=chosen)
+    click.echo(f"wrote {written} (font {chosen.name})")
+
+
+@click.command()
+@db_option
+@filter_options
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="FILE.png")
+@click.option("--reason", type=click.Choice(list(REASONS)), help="Only answers with this reason.")
+@click.option("--question", default="q3_leave_reason", show_default=True, help="Whose answers: a text question id.")
+@click.option("--font", help="A font file or family for the words [env CHURN_SURVEY_FONT].")
+@click.pass_context
+@user_errors
+@picture_errors
+def cloud(
+    ctx: click.Context,
+    since: Any,
+    until: Any,
+    branch: str | None,
+    agent: str | None,
+    questionnaire_version: str | None,
+    output: str,
+    reason: str | None,
+    question: str,
+    font: str | None,
+) -> None:
+    """A word cloud of the answers (jieba words, stopwords left out, domain phrases kept whole),
+    overall or for one reason."""
+    from pathlib import Path
+
+    from coding.pictures import find_cjk_font, word_cloud
+    from survey_tui.analysis import CLOUD_STOPWORDS, respondents
+
+    store = open_store(ctx)
+    frame = respondents(store, make_filters(since, until, branch, agent, questionnaire_version))
+    if question not in frame:
+        raise click.UsageError(f"no answers to {question!r} in the disconnect interviews")
+    if reason:
+        frame = frame[[bool(value) and reason in value for value in frame["reasons"]]]
+    texts = [value for value in frame[question] if isinstance(value, str) and value.strip()]
+    result = word_cloud(texts, output=Path(output), font=find_cjk_font(font), stopwords=CLOUD_STOPWORDS)
+    top = sorted(result.words, key=result.words.__getitem__, reverse=True)[:8]
+    click.echo(f"wrote {result.path} from {len(texts)} answers; biggest words: {'、'.join(top)}")
+
+
+@click.command()
+@db_option
+@filter_options
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="report.html")
+@click.option("--font", help="A font file or family for the charts [env CHURN_SURVEY_FONT].")
+@click.pass_context
+@user_errors
+@picture_errors
+def report(
+    ctx: click.Context,
+    since: Any,
+    until: Any,
+    branch: str | None,
+    agent: str | None,
+    questionnaire_version: str | None,
+    output: str,
+    font: str | None,
+) -> None:
+    """One self-contained HTML file (no network needed) with the tables, charts, word cloud and
+    response rates, for sharing with managers."""
+    from pathlib import Path
+
+    from coding.pictures import find_cjk_font
+    from survey_tui.report import write_report
+
+    store = open_store(ctx)
+    filters = make_filters(since, until, branch, agent, questionnaire_version)
+    written = write_report(store, disconnect_questionnaire(), Path(output), filters=filters, font=find_cjk_font(font))
+    click.echo(f"wrote {written}")
+
+
+COMMANDS = (tally, demo, export, chart, cloud, report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -85,3 +86,45 @@ def test_json_export_and_pii_only_on_request(survey: str, tmp_path: Path) -> Non
     payload = json.loads(output.read_text("utf-8"))
     assert payload["interviews"][0]["phone"].isdigit()
     assert {row["reason"] for row in payload["reasons"]} >= {"price", "other", "uncoded", "refused"}
+
+
+def test_charts_are_written_with_a_font_that_covers_their_labels(survey: str, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from coding.ids import REASONS
+    from coding.pictures import find_cjk_font, font_covers
+
+    font = find_cjk_font()
+    assert font_covers(font, "".join(REASONS.values()) + "中国移动中国联通转网客户去向占受访者比例")
+    png = tmp_path / "reasons.png"
+    assert run("chart", "--db", survey, "--output", str(png)).exit_code == 0
+    with Image.open(png) as image:
+        assert image.size[0] > 400 and image.size[1] > 300
+    svg = tmp_path / "heat.svg"
+    result = run("chart", "--db", survey, "--output", str(svg), "--what", "crosstab", "--by", "branch")
+    assert result.exit_code == 0, result.output
+    assert "<path" in svg.read_text("utf-8")
+    assert run("chart", "--db", survey, "--output", str(tmp_path / "c.png"), "--what", "competitors").exit_code == 0
+    wrong = run("chart", "--db", survey, "--output", str(tmp_path / "x.gif"))
+    assert wrong.exit_code == 1 and "png" in wrong.output.lower()
+
+
+def test_word_cloud_overall_and_for_one_reason(survey: str, tmp_path: Path) -> None:
+    result = run("cloud", "--db", survey, "--output", str(tmp_path / "all.png"))
+    assert result.exit_code == 0, result.output
+    assert "biggest words" in result.output and (tmp_path / "all.png").stat().st_size > 10_000
+    priced = run("cloud", "--db", survey, "--output", str(tmp_path / "price.png"), "--reason", "price")
+    assert priced.exit_code == 0, priced.output
+
+
+def test_report_is_one_self_contained_html_file(survey: str, tmp_path: Path) -> None:
+    output = tmp_path / "report.html"
+    result = run("report", "--db", survey, "--output", str(output))
+    assert result.exit_code == 0, result.output
+    page = output.read_text("utf-8")
+    assert page.count("<svg") >= 2 and "data:image/png;base64," in page
+    # Nothing is fetched when the page opens (XML namespace names inside the SVGs are not fetches).
+    assert not re.search(r"(src|href)\s*=\s*[\"']https?:", page)
+    assert "<link" not in page and "<script" not in page
+    for label in ("拆机原因", "转网客户去向", "AAPOR", "RR1", "电信资费贵"):
+        assert label in page
