@@ -20,6 +20,9 @@ from coding.resources import data_file
 from coding.rules import RuleCoder, RuleResult
 from coding.segment import segment
 
+# The model names a competitor the text does not name only when it is at least this sure
+# (set by cross-validation on the corpus's training part).
+COMPETITOR_MODEL_MIN = 0.5
 OUTPUT_COLUMNS = ("id", "text", "reasons", "primary_reason", "competitor", "confidence", "needs_review")
 MODEL_ENV = "CHURN_SURVEY_MODEL"
 
@@ -126,11 +129,11 @@ class Coder:
         classes, probabilities = self.model.competitor_probabilities(matrix)  # type: ignore[arg-type]
         chosen = []
         for row, result in enumerate(rules):
-            if result.competitor != "unknown" or not classes:
+            if result.competitor != "unknown" or result.competitor_denied or not classes:
                 chosen.append(result.competitor)
                 continue
             best = int(np.argmax(probabilities[row]))
-            chosen.append(classes[best] if probabilities[row, best] >= 0.6 else "unknown")
+            chosen.append(classes[best] if probabilities[row, best] >= COMPETITOR_MODEL_MIN else "unknown")
         return chosen
 
 

@@ -33,6 +33,8 @@ class RuleResult:
     mentions: tuple[Mention, ...] = ()
     competitor: str = "unknown"
     competitor_cues: tuple[tuple[int, int], ...] = field(default=())
+    # An operator was named only to be denied ("不是移动送的"): nothing may guess one then.
+    competitor_denied: bool = False
 
     @property
     def reasons(self) -> list[str]:
@@ -84,9 +86,9 @@ class RuleCoder:
                 strength = self._strength(lowered, start, end, clause, cue)
                 mentions.append(Mention(reason.id, start, end, strength, cue))
                 signals[reason.id] = _combine(signals[reason.id], strength)
-        competitor, spans = self._competitor(lowered, clauses, signals)
+        competitor, spans, denied = self._competitor(lowered, clauses, signals)
         mentions.sort(key=lambda mention: mention.start)
-        return RuleResult(signals, tuple(mentions), competitor, spans)
+        return RuleResult(signals, tuple(mentions), competitor, spans, denied)
 
     @staticmethod
     def _find(
@@ -123,9 +125,10 @@ class RuleCoder:
 
     def _competitor(
         self, text: str, clauses: list[tuple[int, int, bool]], signals: dict[str, float]
-    ) -> tuple[str, tuple[tuple[int, int], ...]]:
+    ) -> tuple[str, tuple[tuple[int, int], ...], bool]:
         book = self.codebook
         named: dict[str, float] = {}
+        denied = False
         spans: list[tuple[int, int]] = []
         taken: list[tuple[int, int]] = []
         for competitor in book.competitors:
@@ -137,7 +140,12 @@ class RuleCoder:
                         taken.append((position, end))
                         clause_start = _clause_of(clauses, position)[0]
                         before = text[max(clause_start, position - 4) : position]
-                        if not any(negator in before for negator in ("不是", "没用", "没有", "不用", "没装", "不要")):
+                        after = text[end : end + 5]
+                        if any(
+                            negator in before for negator in ("不是", "没用", "没有", "不用", "没装", "不要")
+                        ) or any(word in after for word in ("没关系", "无关", "不相干")):
+                            denied = True
+                        else:
                             chosen = any(
                                 text[max(0, position - 4) : position].endswith(cue) for cue in book.chosen_before
                             )
@@ -149,13 +157,13 @@ class RuleCoder:
             best = max(named.values())
             leaders = [cid for cid, score in named.items() if score == best]
             if len(leaders) == 1:
-                return leaders[0], tuple(spans)
-            return "unknown", tuple(spans)
+                return leaders[0], tuple(spans), False
+            return "unknown", tuple(spans), False
         if signals.get("reinstall", 0) > 0 or any(cue in text for cue in book.telecom_again):
-            return "china_telecom", ()
+            return "china_telecom", (), False
         if any(cue in text for cue in book.no_broadband):
-            return "none", ()
-        return "unknown", ()
+            return "none", (), False
+        return "unknown", (), denied
 
 
 def _clause_of(clauses: list[tuple[int, int, bool]], position: int) -> tuple[int, int, bool]:

@@ -1,7 +1,9 @@
 """Merge the corpus parts written by the corpus writers into data/corpus/labelled_answers.csv.
 
 Run once after the parts change: `python tools/merge_corpus.py data/corpus/parts/*.csv`.
-Exact duplicate texts are kept once (the first); the split is fixed by a hash of the text.
+Exact duplicate texts are kept once (the first); the split is fixed by a hash of the text; the
+adjudicated codes of `data/corpus/adjudication.csv` (by id, the merged row number) replace the
+writers' codes where the two blind coders disagreed.
 """
 
 from __future__ import annotations
@@ -37,9 +39,19 @@ def main(parts: list[str]) -> None:
                         "part": Path(part).stem,
                     }
                 )
+    adjudication = corpus_path().with_name("adjudication.csv")
+    if adjudication.exists():
+        with adjudication.open(encoding="utf-8", newline="") as handle:
+            for decision in csv.DictReader(handle):
+                row = rows[int(decision["id"]) - 1]
+                row["reasons"] = join_reasons(parse_reasons(decision["reasons"]))
+                row["competitor"] = decision["competitor"]
+    for number, row in enumerate(rows, start=1):
+        row["id"] = str(number)
     target = corpus_path()
     with target.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["text", "reasons", "competitor", "style", "split", "part"])
+        fields = ["id", "text", "reasons", "competitor", "style", "split", "part"]
+        writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
     print(f"wrote {len(rows)} answers to {target}")
