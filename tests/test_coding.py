@@ -186,3 +186,25 @@ def test_confidence_ranks_right_codes_above_wrong_ones(coder: Coder) -> None:
         [set(g) == set(p.split(";")) - {""} for g, p in zip(test["reasons"], coded["reasons"], strict=True)]
     )
     assert coded["confidence"][right].mean() > coded["confidence"][~right].mean() + 0.1
+
+
+def test_the_shipped_model_meets_the_quality_targets_on_the_held_out_test_part(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from coding.agreement import evaluate
+    from coding.coder import default_coder, shipped_model_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("CHURN_SURVEY_MODEL", raising=False)
+    test = load_corpus(split="test")
+    coder = default_coder(model_path=shipped_model_path())
+    coded = coder.code(test["text"].tolist())
+    result = evaluate(
+        list(test["reasons"]),
+        [frozenset(r for r in value.split(";") if r) for value in coded["reasons"]],
+        coded["confidence"].tolist(),
+        gold_competitor=test["competitor"].tolist(),
+        predicted_competitor=coded["competitor"].tolist(),
+    )
+    assert result.micro_f1 >= 0.90
+    assert result.macro_f1 >= 0.85
+    assert result.coverage_at_precision[0.95] >= 0.70
+    assert result.competitor_accuracy is not None and result.competitor_accuracy >= 0.95
