@@ -53,6 +53,7 @@ class Codebook:
     chosen_after: tuple[str, ...]
     telecom_again: tuple[str, ...]
     no_broadband: tuple[str, ...]
+    stopped_using: tuple[str, ...]
     path: Path
     sha256: str
 
@@ -105,6 +106,7 @@ def load_codebook(path: str | Path | None = None, *, fixed_ids: bool = True) -> 
         chosen_after=_words(cues.get("chosen_after")),
         telecom_again=_words(cues.get("telecom_again")),
         no_broadband=_words(cues.get("no_broadband")),
+        stopped_using=_words(cues.get("stopped_using")),
         path=file,
         sha256=hashlib.sha256(raw).hexdigest(),
     )

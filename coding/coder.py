@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from coding import model as reason_model
 from coding.codebook import Codebook, load_codebook
@@ -22,7 +23,7 @@ from coding.segment import segment
 
 # The model names a competitor the text does not name only when it is at least this sure
 # (set by cross-validation on the corpus's training part).
-COMPETITOR_MODEL_MIN = 0.5
+COMPETITOR_MODEL_MIN = 0.7
 OUTPUT_COLUMNS = ("id", "text", "reasons", "primary_reason", "competitor", "confidence", "needs_review")
 MODEL_ENV = "CHURN_SURVEY_MODEL"
 
@@ -97,23 +98,23 @@ class Coder:
         """Code distinct normalised texts; the per-text work of `code`."""
         rules = [self.rules.code(text) for text in texts]
         reason_ids = self.codebook.reason_ids
+        matrix: sp.csr_matrix | None = None
         if self.model is None:
             probabilities = np.array(
                 [[1.0 if result.signals[r] > 0 else 0.0 for r in reason_ids] for result in rules]
             ).reshape(len(texts), len(reason_ids))
-            competitor = [result.competitor for result in rules]
             confidence = np.array([_rule_confidence(result) for result in rules])
             threshold = 0.75
         else:
             tokens = [segment(text) for text in texts]
             matrix = self.model.features(texts, tokens, rules)
             probabilities = self.model.reason_probabilities(matrix)
-            competitor = self._competitors(rules, matrix)
             confidence = self.model.confidence(probabilities, rules, texts)
             threshold = self.model.review_threshold
         flags = self.model.decide(probabilities) if self.model is not None else (probabilities >= 0.5).astype(int)
         empty = np.array([not text for text in texts], dtype=bool)
         flags[empty] = 0
+        competitor = self._competitors(rules, matrix, flags)
         confidence = np.where(empty, 1.0, confidence)
         reasons = [join_reasons([r for r, flag in zip(reason_ids, row, strict=True) if flag]) for row in flags]
         primary = [
@@ -123,17 +124,24 @@ class Coder:
         needs_review = (confidence < threshold) & ~empty
         return _Coded(reasons, primary, competitor, confidence, needs_review, flags)
 
-    def _competitors(self, rules: list[RuleResult], matrix: object) -> list[str]:
-        """Named in the text wins; otherwise the model's guess when it is confident."""
-        assert self.model is not None
-        classes, probabilities = self.model.competitor_probabilities(matrix)  # type: ignore[arg-type]
+    def _competitors(self, rules: list[RuleResult], matrix: sp.csr_matrix | None, flags: np.ndarray) -> list[str]:
+        """Named in the text wins; then "stopped using it" with no reason given means no broadband;
+        otherwise the model's guess when it is confident."""
+        classes: list[str] = []
+        probabilities = np.zeros((len(rules), 0))
+        if self.model is not None and matrix is not None:
+            classes, probabilities = self.model.competitor_probabilities(matrix)
         chosen = []
         for row, result in enumerate(rules):
-            if result.competitor != "unknown" or result.competitor_denied or not classes:
+            if result.competitor != "unknown" or result.competitor_denied:
                 chosen.append(result.competitor)
-                continue
-            best = int(np.argmax(probabilities[row]))
-            chosen.append(classes[best] if probabilities[row, best] >= COMPETITOR_MODEL_MIN else "unknown")
+            elif result.stopped_using and not flags[row].any():
+                chosen.append("none")
+            elif classes:
+                best = int(np.argmax(probabilities[row]))
+                chosen.append(classes[best] if probabilities[row, best] >= COMPETITOR_MODEL_MIN else "unknown")
+            else:
+                chosen.append("unknown")
         return chosen
 
 

@@ -11,6 +11,7 @@ from coding.codebook import Codebook
 ASSERTED, WEAK, NEGATED = 1.0, 0.5, -1.0
 _PUNCTUATION = re.compile(r"[,，。.;；!！?？、\n/|]+")
 # A gap pattern ending in a negated complaint: "网速不慢", "速度也没卡".
+_FREE_OF_CHARGE = re.compile(r"(不要|不用|不花)(钱|交钱|花钱)")
 _NEGATED_TAIL = re.compile(r"(不|没有?|冇得?|并不)(太|很|算|怎么|是很)?[慢差卡弱贵烂]$")
 
 
@@ -35,6 +36,9 @@ class RuleResult:
     competitor_cues: tuple[tuple[int, int], ...] = field(default=())
     # An operator was named only to be denied ("不是移动送的"): nothing may guess one then.
     competitor_denied: bool = False
+    # "不用了", "不想用了": no broadband now, but only when the answer gives no reason at all;
+    # after a complaint it says nothing about where the customer went.
+    stopped_using: bool = False
 
     @property
     def reasons(self) -> list[str]:
@@ -88,7 +92,8 @@ class RuleCoder:
                 signals[reason.id] = _combine(signals[reason.id], strength)
         competitor, spans, denied = self._competitor(lowered, clauses, signals)
         mentions.sort(key=lambda mention: mention.start)
-        return RuleResult(signals, tuple(mentions), competitor, spans, denied)
+        stopped = competitor == "unknown" and not denied and any(cue in lowered for cue in self.codebook.stopped_using)
+        return RuleResult(signals, tuple(mentions), competitor, spans, denied, stopped)
 
     @staticmethod
     def _find(
@@ -139,7 +144,8 @@ class RuleCoder:
                     if not any(s < end and position < e for s, e in taken):
                         taken.append((position, end))
                         clause_start = _clause_of(clauses, position)[0]
-                        before = text[max(clause_start, position - 4) : position]
+                        # "不要钱的移动宽带" is free broadband, not a denial.
+                        before = _FREE_OF_CHARGE.sub("", text[max(clause_start, position - 4) : position])
                         after = text[end : end + 5]
                         if any(
                             negator in before for negator in ("不是", "没用", "没有", "不用", "没装", "不要")
@@ -161,7 +167,8 @@ class RuleCoder:
             return "unknown", tuple(spans), False
         if signals.get("reinstall", 0) > 0 or any(cue in text for cue in book.telecom_again):
             return "china_telecom", (), False
-        if any(cue in text for cue in book.no_broadband):
+        # A customer who moved may well have broadband at the new address: "用不上" says nothing then.
+        if signals.get("relocation", 0) <= 0 and any(cue in text for cue in book.no_broadband):
             return "none", (), False
         return "unknown", (), denied
 
