@@ -30,6 +30,8 @@ from survey_tui.model.questionnaire import (
 )
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Spreadsheets are read as XLSForm (survey_tui.model.xlsform); anything else as YAML.
+XLSFORM_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 _TOP_KEYS = {"id", "version", "title", "description", "settings", "special_answers", "questions"}
 _QUESTION_KEYS = {
     "id",
@@ -83,17 +85,30 @@ class QuestionnaireError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-def load_questionnaire(path: str | Path) -> Questionnaire:
-    """Parse and check `path`; raise QuestionnaireError listing all problems."""
+def load_questionnaire(path: str | Path, *, language: str | None = None) -> Questionnaire:
+    """Parse and check `path` (YAML, or an XLSForm in the `language` chosen); raise
+    QuestionnaireError listing all problems."""
+    if _is_xlsform(path):
+        from survey_tui.model.xlsform import read_xlsform
+
+        return read_xlsform(path, language=language)
     questionnaire, problems = _read(Path(path))
     if problems or questionnaire is None:
         raise QuestionnaireError(problems)
     return questionnaire
 
 
-def check_questionnaire(path: str | Path) -> list[Problem]:
+def check_questionnaire(path: str | Path, *, language: str | None = None) -> list[Problem]:
     """Every problem of `path`, empty when it is clean."""
+    if _is_xlsform(path):
+        from survey_tui.model.xlsform import check_xlsform
+
+        return check_xlsform(path, language=language)
     return _read(Path(path))[1]
+
+
+def _is_xlsform(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in XLSFORM_SUFFIXES
 
 
 def _line(node: Any, key: Any = None) -> int:

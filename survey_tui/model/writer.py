@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -42,6 +45,38 @@ def dump_questionnaire(questionnaire: Questionnaire) -> str:
     buffer = io.StringIO()
     yaml.dump(top, buffer)
     return buffer.getvalue()
+
+
+def write_atomically(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` through a temporary file beside it, so a failure leaves no half file."""
+    target = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def save_questionnaire(questionnaire: Questionnaire, path: str | Path) -> Path:
+    """Write `questionnaire` as YAML at `path`, after checking it reads back as the same model."""
+    from survey_tui.model.loader import load_questionnaire
+
+    text = dump_questionnaire(questionnaire)
+    directory = Path(tempfile.mkdtemp(prefix="churn-survey-"))
+    try:
+        probe = directory / f"{questionnaire.id}.yaml"
+        probe.write_text(text, encoding="utf-8")
+        if load_questionnaire(probe) != questionnaire:
+            raise ValueError(f"questionnaire {questionnaire.id} does not survive being written as YAML")
+    finally:
+        for leftover in directory.iterdir():
+            leftover.unlink()
+        directory.rmdir()
+    return write_atomically(path, text.encode("utf-8"))
 
 
 def _most_common_special(questionnaire: Questionnaire) -> tuple[Any, ...]:

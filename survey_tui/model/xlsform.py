@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -18,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from survey_tui.model.conditions import Condition, ConditionSyntaxError, Literal, parse_condition
-from survey_tui.model.loader import Problem, QuestionnaireError, default_problem
+from survey_tui.model.loader import XLSFORM_SUFFIXES, Problem, QuestionnaireError, default_problem
 from survey_tui.model.placeholders import PlaceholderError, placeholder_names
 from survey_tui.model.questionnaire import (
     ACKNOWLEDGE_CHOICES,
@@ -31,7 +32,6 @@ from survey_tui.model.questionnaire import (
     SpecialAnswer,
 )
 
-XLSFORM_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 SURVEY, CHOICES, SETTINGS = "survey", "choices", "settings"
 # Our own survey column: the special answers (F8 don't know, F9 refused) a question allows.
 # ODK ignores columns it does not know, so a form carrying it still runs there unchanged.
@@ -876,8 +876,25 @@ def xlsform_rows(questionnaire: Questionnaire) -> dict[str, list[list[str]]]:
 
 
 def write_xlsform(questionnaire: Questionnaire, path: str | Path) -> Path:
-    """Write `questionnaire` as an XLSForm workbook (.xlsx) that pyxform and ODK accept."""
+    """Write `questionnaire` as an XLSForm workbook (.xlsx), checked first by converting it to an
+    XForm with pyxform: a form pyxform refuses is never written."""
+    from pyxform.errors import PyXFormError
+    from pyxform.xls2xform import convert
+
+    from survey_tui.model.writer import write_atomically
+
+    data = xlsform_bytes(questionnaire)
+    try:
+        convert(xlsform=data, file_type=".xlsx", warnings=[])
+    except PyXFormError as error:
+        raise ExportError(f"pyxform does not accept the exported form: {error}") from error
+    return write_atomically(path, data)
+
+
+def xlsform_bytes(questionnaire: Questionnaire) -> bytes:
+    """The .xlsx file of `questionnaire` as XLSForm."""
     from openpyxl import Workbook
+    from openpyxl.styles import Font
 
     sheets = xlsform_rows(questionnaire)
     workbook = Workbook()
@@ -888,13 +905,16 @@ def write_xlsform(questionnaire: Questionnaire, path: str | Path) -> Path:
         assert sheet is not None
         sheet.title = title
         for row in rows:
-            # Written as text: a cell such as `=1` must stay what the researcher wrote.
             sheet.append(row)
+            for cell in sheet[sheet.max_row]:
+                # Kept as text: a label such as `=1` must stay what the researcher wrote, not a formula.
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"
         for cell in sheet[1]:
-            cell.font = cell.font.copy(bold=True)
-    target = Path(path)
-    workbook.save(target)
-    return target
+            cell.font = Font(bold=True)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
 
 
 def _question_row(question: Question, special: bool) -> dict[str, str]:
