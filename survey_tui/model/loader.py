@@ -69,7 +69,7 @@ class Problem:
 
     def __str__(self) -> str:
         if self.sheet is None:
-            where = f"{self.file}:{self.line}"
+            where = f"{self.file}:{self.line}" if self.line else self.file
         else:
             where = f"{self.file}: sheet {self.sheet}, row {self.line}"
             if self.column:

@@ -95,7 +95,6 @@ _UNSUPPORTED_KEYS = {
     "guidance_hint": "guidance hints are not supported",
     "trigger": "triggers are not supported",
     "repeat_count": "repeats are not supported",
-    "intent": "external apps are not supported",
     "body": "body attributes are not supported",
     "instance": "instance attributes are not supported",
     "sms_field": "SMS fields are not supported",
@@ -224,7 +223,10 @@ class _FormReader:
         if row is None:
             self.problems.append(Problem(str(self.path), 1, qid, message, sheet=SURVEY))
             return
-        column = row.headers.get(key, "/".join(key)) if key else None
+        column = None
+        if key:
+            # pyxform moves some columns (intent, appearance) under another key than their header's.
+            column = row.headers.get(key) or row.headers.get(key[-1:]) or row.headers.get(key[:1]) or "/".join(key)
         self.problems.append(Problem(str(self.path), row.number, qid, message, sheet=row.sheet, column=column))
 
     # -- languages -------------------------------------------------------------------------
@@ -355,6 +357,11 @@ class _FormReader:
             if kind == "group":
                 self.read_group(child, row, path, group)
                 continue
+            if kind in ("repeat", "loop"):
+                # Refused, but what is inside is checked too, so that one import lists it all.
+                self.problem(row, ("type",), name, "repeats cannot be run in the app")
+                self.read_children(list(child.get("children") or []), (*path, name), group)
+                continue
             question = self.read_question(child, row, group)
             if question is None:
                 continue
@@ -372,6 +379,11 @@ class _FormReader:
         for child in meta.get("children") or []:
             if child.get("name") == "instanceID":
                 continue  # pyxform adds it to every form; the store has its own ids
+            if child.get("name") == "entity":
+                self.problems.append(
+                    Problem(str(self.path), 2, None, "entities (ODK datasets) are not supported", sheet="entities")
+                )
+                continue
             row = self.row(path, str(child.get("name")))
             self.problem(row, ("type",), child.get("name"), f"metadata '{child.get('type')}' is not supported")
 
@@ -380,7 +392,8 @@ class _FormReader:
             self.problem(row, ("name",), name, "a name must be letters, digits and _ in this app")
             return False
         if name in self.seen:
-            self.problem(row, ("name",), name, f"the name is used twice (first on row {self.seen[name]})")
+            first = self.seen[name]
+            self.problem(row, ("name",), name, f"names must be unique in the whole form here (first on row {first})")
             return False
         self.seen[name] = row.number if row else 0
         return True
@@ -430,7 +443,8 @@ class _FormReader:
         kind = str(child.get("type") or "")
         qtype = _TYPES.get(kind)
         if qtype is None:
-            what = "repeats" if kind in ("repeat", "loop") else f"the question type '{kind}'"
+            written = str(row.cells.get(row.headers.get(("type",), "type")) or kind) if row else kind
+            what = "repeats" if kind in ("repeat", "loop") else f"the question type '{written}'"
             self.problem(row, ("type",), name, f"{what} cannot be run in the app")
             return None
         ok = self.check_keys(child, row, name, allowed={"label", "hint", "bind", "control", "default", "choice_filter"})
