@@ -166,7 +166,12 @@ UNSUPPORTED = [
     # pyxform's own check, with its message and row.
     ("| | text | a | A ${b} | |", 2, None, "Could not find the name 'b'"),
     ("| | integer | a | A | pulldata('x', 'y', 'z', 'w') |", 2, "calculation", "unknown function 'pulldata'"),
-    ("| | integer | a | A | |\n| | calculate | c | | jr:choice-name(${a}, '${a}') |", 3, "calculation", "jr:choice-name"),
+    (
+        "| | integer | a | A | |\n| | calculate | c | | jr:choice-name(${a}, '${a}') |",
+        3,
+        "calculation",
+        "unknown function 'jr:choice-name'",
+    ),
     ("| | integer | a | A | |\n| | calculate | c | | once(${a}) |", 3, "calculation", "unknown function 'once'"),
 ]
 
