@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,17 +10,8 @@ from survey_tui.app import SurveyApp, make_app
 from survey_tui.model.xlsform import read_xlsform
 from survey_tui.screens import QueueScreen
 from survey_tui.store import Store
-from tests.test_store import rows
-from tests.test_tui import SIZE, STAFF, answer, at, on, open_interview, typed, until
+from tests.test_tui import SIZE, STAFF, answer, at, on, open_interview, store, typed, until
 from tests.test_xlsform import FORMS, workbook
-
-
-@pytest.fixture
-def store(sqlite_url: str) -> Iterator[Store]:
-    opened = Store.open(sqlite_url)
-    opened.import_cases(rows(2))
-    yield opened
-    opened.close()
 
 
 @pytest.fixture
@@ -35,6 +25,9 @@ def app(store: Store, tmp_path: Path) -> SurveyApp:
 def stored(store: Store) -> dict[str, object]:
     [interview] = store.list_interviews()
     return {qid: s.answer.value for qid, s in store.answers_for(interview.id).items()}
+
+
+__all__ = ["store"]  # the store of test_tui (three cases on SQLite), used as a fixture here
 
 
 async def test_an_xlsform_interview_stores_every_kind_of_answer(store: Store, app: SurveyApp) -> None:

@@ -147,7 +147,6 @@ def _read(path: Path, language: str | None) -> tuple[Questionnaire | None, list[
     if not path.is_file():
         return None, [Problem(str(path), 0, None, "no such file")]
     try:
-        raw = path.read_bytes()
         workbook = get_xlsform(str(path))
         warnings: list[str] = []
         data = workbook_to_json(
@@ -171,7 +170,8 @@ def _read(path: Path, language: str | None) -> tuple[Questionnaire | None, list[
             questionnaire,
             source=path,
             content=content,
-            content_hash=hashlib.sha256(content.encode("utf-8")).hexdigest() or hashlib.sha256(raw).hexdigest(),
+            # The hash of the YAML it stands for: the form and its imported YAML file register alike.
+            content_hash=hashlib.sha256(content.encode("utf-8")).hexdigest(),
         ),
         [],
     )
