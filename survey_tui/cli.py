@@ -40,20 +40,24 @@ def cli(ctx: click.Context, db: str | None) -> None:
 # -- questionnaires -----------------------------------------------------------------------------
 
 
+LANGUAGE_HELP = "For an XLSForm with translations: the language of the labels, e.g. 'Chinese (zh)' or 'zh'."
+
+
 @cli.group()
 def questionnaire() -> None:
-    """Check and list questionnaire files (YAML)."""
+    """Check, list, import and export questionnaires (YAML, or XLSForm spreadsheets)."""
 
 
 @questionnaire.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def questionnaire_check(files: tuple[str, ...]) -> None:
-    """Report every problem of FILES with file, line and question id; exit 1 on any."""
+@click.option("--language", help=LANGUAGE_HELP)
+def questionnaire_check(files: tuple[str, ...], language: str | None) -> None:
+    """Report every problem of FILES (YAML, or XLSForm row by row); exit 1 on any."""
     from survey_tui.model import check_questionnaire
 
     failed = 0
     for file in files:
-        problems = check_questionnaire(file)
+        problems = check_questionnaire(file, language=language)
         for problem in problems:
             click.echo(str(problem))
         if problems:
@@ -74,6 +78,61 @@ def questionnaire_list() -> None:
         loaded = load_questionnaire(path)
         ids = ", ".join(q.id for q in loaded.answerable)
         click.echo(f"{loaded.id} (version {loaded.version}): {loaded.title}\n  {path}\n  {ids}")
+
+
+@questionnaire.command("import")
+@click.argument("form", type=click.Path(dir_okay=False, exists=True))
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="YAML file to write [default: print it].")
+@click.option("--language", help=LANGUAGE_HELP)
+@click.option("--force", is_flag=True, help="Replace an existing --output file.")
+@user_errors
+def questionnaire_import(form: str, output: str | None, language: str | None, force: bool) -> None:
+    """Read an XLSForm (ODK, KoboToolbox, SurveyCTO) into a questionnaire YAML file.
+
+    Whatever the app cannot run as ODK would (repeats, media, GPS, unsupported functions...)
+    is listed with its sheet, row and column, and nothing is written.
+    """
+    from survey_tui.model.writer import dump_questionnaire, save_questionnaire
+    from survey_tui.model.xlsform import read_xlsform
+
+    if output and Path(output).exists() and not force:
+        raise Failure(f"{output} exists; --force replaces it")
+    loaded = read_xlsform(form, language=language)
+    if output is None:
+        click.echo(dump_questionnaire(loaded), nl=False)
+        return
+    save_questionnaire(loaded, output)
+    asked = sum(1 for q in loaded.questions if q.is_asked)
+    summary = f"{loaded.id} version {loaded.version}, {asked} questions, {len(loaded.groups)} groups"
+    click.echo(f"{output}: {summary}", err=True)
+
+
+@questionnaire.command("export")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["xlsform"]), default="xlsform", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File to write [default: ./ID.xlsx].")
+@click.option("--language", help=LANGUAGE_HELP)
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+@user_errors
+def questionnaire_export(name: str, fmt: str, output: str | None, language: str | None, force: bool) -> None:
+    """Write the questionnaire NAME (a shipped name or a file) as an XLSForm for ODK and Kobo.
+
+    The form is converted to an XForm with pyxform before it is written; "please specify"
+    choices become text questions shown when the choice is selected, as ODK forms ask them.
+    """
+    from survey_tui.model import load_questionnaire
+    from survey_tui.model.xlsform import ExportError, write_xlsform
+    from survey_tui.resources import find_questionnaire
+
+    loaded = load_questionnaire(find_questionnaire(name), language=language)
+    target = Path(output or f"{loaded.id}.xlsx")
+    if target.exists() and not force:
+        raise Failure(f"{target} exists; --force replaces it")
+    try:
+        write_xlsform(loaded, target)
+    except ExportError as error:
+        raise Failure(str(error)) from error
+    click.echo(f"{target}: {loaded.id} version {loaded.version} as XLSForm", err=True)
 
 
 # -- the call list ------------------------------------------------------------------------------
@@ -205,15 +264,16 @@ DEMO_DB = "churn-survey-demo.db"
     "questionnaire_name",
     default="disconnect_phone",
     show_default=True,
-    help="Instrument for customer calls: a shipped name or a YAML file.",
+    help="Instrument for customer calls: a shipped name, a YAML file or an XLSForm (.xlsx).",
 )
 @click.option(
     "--staff-questionnaire",
     "staff_name",
     default="staff_interview",
     show_default=True,
-    help="Instrument for staff interviews (key s on the queue).",
+    help="Instrument for staff interviews (key s on the queue); a name, YAML file or XLSForm.",
 )
+@click.option("--language", help=LANGUAGE_HELP)
 @click.option(
     "--max-attempts",
     type=click.IntRange(min=1),
@@ -236,6 +296,7 @@ def tui(
     db_option: str | None,
     questionnaire_name: str,
     staff_name: str,
+    language: str | None,
     max_attempts: int,
     demo: bool,
     spool_dir: str | None,
@@ -248,7 +309,16 @@ def tui(
         ctx.obj["db"] = db_option
     if demo and not ctx.obj.get("db"):
         ctx.obj["db"] = DEMO_DB
-    run_app(ctx, agent, questionnaire_name, staff_name, max_attempts=max_attempts, demo=demo, spool_dir=spool_dir)
+    run_app(
+        ctx,
+        agent,
+        questionnaire_name,
+        staff_name,
+        language=language,
+        max_attempts=max_attempts,
+        demo=demo,
+        spool_dir=spool_dir,
+    )
 
 
 def run_app(
@@ -257,6 +327,7 @@ def run_app(
     questionnaire_name: str,
     staff_name: str,
     *,
+    language: str | None = None,
     max_attempts: int = 5,
     demo: bool = False,
     spool_dir: str | None = None,
@@ -266,8 +337,8 @@ def run_app(
     from survey_tui.model import load_questionnaire
     from survey_tui.resources import find_questionnaire, shipped_dir
 
-    questionnaire = load_questionnaire(find_questionnaire(questionnaire_name))
-    staff = load_questionnaire(find_questionnaire(staff_name))
+    questionnaire = load_questionnaire(find_questionnaire(questionnaire_name), language=language)
+    staff = load_questionnaire(find_questionnaire(staff_name), language=language)
     store = open_store(ctx)
     if demo and not any(store.case_counts().values()):
         from survey_tui.sample import import_call_list

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from survey_tui.model import flow
-from survey_tui.model.questionnaire import Answer, Question, Questionnaire
+from survey_tui.model.questionnaire import Answer, Choice, Question, Questionnaire
 from survey_tui.outbox import Outbox
 from survey_tui.store import StoredAnswer
 
@@ -42,9 +42,25 @@ class InterviewSession:
 
     def start(self) -> Question | None:
         """The question to show first: the first unanswered one (the intro for a new interview)."""
-        if not self.answers and not self.drafts:
+        fresh = not self.answers and not self.drafts
+        self.recalculate()
+        if fresh:
             return self.show(flow.next_question(self.questionnaire, self.answers))
         return self.show(flow.first_unanswered(self.questionnaire, self.answers))
+
+    def recalculate(self) -> bool:
+        """Store the calculates whose value the answers changed, as ODK recalculates on every change.
+
+        True when everything reached the store (False: some wait in the spool)."""
+        in_store = True
+        for question_id, value in flow.calculated_values(self.questionnaire, self.answers).items():
+            known = self.answers.get(question_id)
+            if (known.value if known else None) == value:
+                continue
+            computed = Answer(value)
+            in_store = self.outbox.save_answer(self.interview_id, question_id, computed) and in_store
+            self.answers[question_id] = computed
+        return in_store
 
     def show(self, question: Question | None) -> Question | None:
         self.current = question
@@ -58,18 +74,22 @@ class InterviewSession:
     def text(self, question: Question) -> str:
         return flow.render(question.text, self.questionnaire, self.answers)
 
+    def render(self, text: str) -> str:
+        """Any text of the questionnaire (a group label, say) with its placeholders filled."""
+        return flow.render(text, self.questionnaire, self.answers)
+
     def hint(self, question: Question) -> str | None:
         return flow.render(question.hint, self.questionnaire, self.answers) if question.hint else None
 
     def progress(self) -> tuple[int, int]:
         if self.current is None:
-            total = len([q for q in flow.relevant_questions(self.questionnaire, self.answers) if q.takes_answer])
+            total = len(flow.asked_questions(self.questionnaire, self.answers))
             return total, total
         return flow.progress(self.questionnaire, self.answers, self.current.id)
 
     def answered_share(self) -> tuple[int, int]:
         """(answered, applicable) among the questions asked so far, for the AAPOR partial rule."""
-        asked = [q for q in flow.relevant_questions(self.questionnaire, self.answers) if q.takes_answer]
+        asked = flow.asked_questions(self.questionnaire, self.answers)
         answered = sum(1 for q in asked if q.id in self.answers and self.answers[q.id].is_given)
         return answered, len(asked)
 
@@ -95,8 +115,13 @@ class InterviewSession:
         )
         self.answers[question.id] = answer
         self.drafts.pop(question.id, None)
+        in_store = self.recalculate() and in_store
         self.show(flow.next_question(self.questionnaire, self.answers, after=question.id))
         return SaveResult(in_store=in_store)
+
+    def choices(self, question: Question) -> tuple[Choice, ...]:
+        """The choices offered now (a choice_filter keeps those that fit the earlier answers)."""
+        return flow.visible_choices(question, self.answers)
 
     def save_draft(self, text: str) -> bool:
         """Keep text still being typed (long answers); True when it reached the store."""
@@ -116,7 +141,7 @@ class InterviewSession:
     def back(self) -> Question | None:
         """Go to the previous relevant question; later answers are kept."""
         if self.current is None:
-            relevant = flow.relevant_questions(self.questionnaire, self.answers)
+            relevant = [q for q in flow.relevant_questions(self.questionnaire, self.answers) if q.is_shown]
             return self.show(relevant[-1]) if relevant else None
         previous = flow.previous_question(self.questionnaire, self.answers, self.current.id)
         if previous is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from coding.resources import shipped_dir
+from survey_tui.model.loader import XLSFORM_SUFFIXES
 
 __all__ = ["find_questionnaire", "shipped_dir", "shipped_questionnaires"]
 
@@ -12,7 +13,7 @@ __all__ = ["find_questionnaire", "shipped_dir", "shipped_questionnaires"]
 def find_questionnaire(name_or_path: str) -> Path:
     """A questionnaire file from a path, or from the name of a shipped one (`disconnect_phone`)."""
     candidate = Path(name_or_path).expanduser()
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+    if candidate.suffix.lower() in (".yaml", ".yml", *XLSFORM_SUFFIXES) or candidate.exists():
         return candidate
     return shipped_dir("questionnaires") / f"{name_or_path}.yaml"
 

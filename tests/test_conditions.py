@@ -605,3 +605,24 @@ def test_module_never_calls_eval() -> None:
     dangerous = {"eval", "exec", "compile", "__import__", "getattr", "setattr"}
     assert not builtins_called & dangerous
     assert not methods_called & {"eval", "exec", "literal_eval", "__import__"}
+
+
+def test_choice_filters_read_the_columns_of_each_choice() -> None:
+    condition = parse_condition("region = ${region} and name != 'x'", choice_columns=True)
+    assert condition.fields == {"region", "name"} and condition.references == {"region"}
+    assert condition.evaluate({"region": "north"}, row={"region": "north", "name": "t1"})
+    assert not condition.evaluate({"region": "north"}, row={"region": "south", "name": "t2"})
+    with pytest.raises(ConditionSyntaxError, match="refer to a question as"):
+        parse_condition("region = ${region}")  # a bare name only means a column in a choice_filter
+
+
+def test_dates_compare_and_subtract_as_days() -> None:
+    assert parse_condition(". <= today()").evaluate({}, current="2020-01-31")
+    assert not parse_condition(". <= today()").evaluate({}, current="2999-01-01")
+    assert parse_condition("${a} - ${b}").value({"a": "2024-03-01", "b": "2024-02-28"}) == 2
+    assert parse_condition("${a} = '2024-03-01'").evaluate({"a": "2024-03-01"})
+
+
+def test_prefixed_functions_are_named_when_refused() -> None:
+    with pytest.raises(ConditionSyntaxError, match="unknown function 'jr:choice-name'"):
+        parse_condition("jr:choice-name(${a}, '${a}')")

@@ -248,3 +248,74 @@ def test_yes_and_no_stay_codes_not_booleans(tmp_path: Path) -> None:
         "    choices:\n      - {code: yes, label: 是}\n      - {code: no, label: 否}\n",
     )
     assert [c.code for c in load_questionnaire(path).question("a").choices] == ["yes", "no"]
+
+
+FEATURES = """id: features
+version: 1
+title: 功能
+questions:
+  - id: region
+    type: single_choice
+    text: 区？
+    required_message: 请选择区
+    choices:
+      - {code: north, label: 北区}
+      - {code: south, label: 南区}
+  - id: town
+    type: single_choice
+    text: 镇？
+    choice_filter: region = ${region}
+    choices:
+      - {code: t1, label: 一镇, columns: {region: north}}
+      - {code: t2, label: 二镇, columns: {region: south}}
+  - id: fee
+    type: decimal
+    text: 月费？
+    default: '99.5'
+  - id: yearly
+    type: calculate
+    calculation: ${fee} * 12
+  - group: cancel
+    text: 拆机
+    relevant: ${yearly} > 600
+    questions:
+      - id: when
+        type: date
+        text: 哪天？
+        constraint: . <= today()
+  - id: consent
+    type: acknowledge
+    text: 同意吗？
+"""
+
+
+def test_yaml_takes_every_xlsform_feature(tmp_path: Path) -> None:
+    path = tmp_path / "features.yaml"
+    path.write_text(FEATURES, encoding="utf-8")
+    q = load_questionnaire(path)
+    assert [g.id for g in q.groups] == ["cancel"] and q.question("when").group == "cancel"
+    assert q.question("consent").choices[0].code == "OK"
+    answers = {"region": Answer("north"), "fee": Answer(20.0)}
+    assert [c.code for c in flow.visible_choices(q.question("town"), answers)] == ["t1"]
+    assert flow.calculated_values(q, answers) == {"yearly": 240}
+    assert not flow.is_relevant(q.question("when"), {**answers, "yearly": Answer(240)}, q)
+    assert flow.validate(q.question("region"), Answer(), {}) == "请选择区"
+    assert flow.validate(q.question("when"), Answer("2024-02-30"), {}) == "a date (YYYY-MM-DD) is expected"
+    assert flow.validate(q.question("when"), Answer("2024-02-29"), {}) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("choice_filter: region = ${region}", "choice_filter: province = ${region}"), "'province' is not a column"),
+        (("default: '99.5'", "default: cheap"), "default 'cheap' is not a number"),
+        (("    calculation: ${fee} * 12\n", ""), "a calculate needs a 'calculation'"),
+        (("relevant: ${yearly} > 600", "relevant: ${when} > 600"), "refers to question 'when', which comes later"),
+        (("  - id: consent", "  - id: cancel"), "duplicate question id"),
+    ],
+)
+def test_broken_xlsform_features_in_yaml_are_reported(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    path = tmp_path / "features.yaml"
+    path.write_text(FEATURES.replace(*change), encoding="utf-8")
+    problems = check_questionnaire(path)
+    assert any(message in p.message for p in problems), [str(p) for p in problems]

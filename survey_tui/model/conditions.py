@@ -1,4 +1,4 @@
-"""A small, safe subset of the XLSForm/ODK expression language for `relevant` and `constraint`."""
+"""A small, safe subset of the XLSForm/ODK expression language: relevant, constraint, choice_filter, calculation."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import NamedTuple, TypeAlias
 
 Value: TypeAlias = str | int | float | bool | list[str]
@@ -57,6 +58,14 @@ class Current:
 
 
 @dataclass(frozen=True)
+class Field:
+    """A bare name in a choice_filter: a column of the choice being filtered (`name`, `label`, ...)."""
+
+    name: str
+    column: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class Negate:
     operand: Node
     column: int = field(default=0, compare=False)
@@ -77,7 +86,7 @@ class Call:
     column: int = field(default=0, compare=False)
 
 
-Node: TypeAlias = Literal | Reference | Current | Negate | BinaryOp | Call
+Node: TypeAlias = Literal | Reference | Current | Field | Negate | BinaryOp | Call
 
 
 def _children(node: Node) -> tuple[Node, ...]:
@@ -127,12 +136,31 @@ def _parse_number(text: str) -> int | float | None:
     return _tidy(int(text))
 
 
+_ISO_DATE = re.compile(r"\s*([0-9]{4})-([0-9]{2})-([0-9]{2})\s*")
+_EPOCH = date(1970, 1, 1)
+
+
+def _date_number(text: str) -> int | None:
+    """Days since 1970-01-01 of an ISO date, as ODK converts dates in comparisons and arithmetic."""
+    match = _ISO_DATE.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+    return (day - _EPOCH).days
+
+
 def _to_number(value: object) -> int | float:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int | float):
         return _tidy(value)
-    number = _parse_number(_to_string(value))
+    text = _to_string(value)
+    number = _parse_number(text)
+    if number is None:
+        number = _date_number(text)
     return math.nan if number is None else number
 
 
@@ -294,6 +322,7 @@ FUNCTIONS: dict[str, Function] = {
     "contains": Function(2, 2, lambda x, sub: _to_string(sub) in _to_string(x)),
     "starts-with": Function(2, 2, lambda x, prefix: _to_string(x).startswith(_to_string(prefix))),
     "answered": Function(1, 1, lambda x: not _is_empty(x)),
+    "today": Function(0, 0, lambda: date.today().isoformat()),
 }
 
 
@@ -315,7 +344,10 @@ ARGUMENT_CHECKS: dict[str, Callable[[tuple[Node, ...]], None]] = {"regex": _chec
 # --- evaluation -----------------------------------------------------------------------------------
 
 
-def _evaluate(node: Node, answers: Mapping[str, object], current: object) -> Value:
+_NO_ROW: Mapping[str, str] = {}
+
+
+def _evaluate(node: Node, answers: Mapping[str, object], current: object, row: Mapping[str, str] = _NO_ROW) -> Value:
     match node:
         case Literal(value=value):
             return value
@@ -323,15 +355,17 @@ def _evaluate(node: Node, answers: Mapping[str, object], current: object) -> Val
             return _normalize(answers.get(name))
         case Current():
             return _normalize(current)
+        case Field(name=name):
+            return row.get(name, "")
         case Negate(operand=operand):
-            return _tidy(-_to_number(_evaluate(operand, answers, current)))
+            return _tidy(-_to_number(_evaluate(operand, answers, current, row)))
         case BinaryOp(op="or", left=left, right=right):
-            return truthy(_evaluate(left, answers, current)) or truthy(_evaluate(right, answers, current))
+            return truthy(_evaluate(left, answers, current, row)) or truthy(_evaluate(right, answers, current, row))
         case BinaryOp(op="and", left=left, right=right):
-            return truthy(_evaluate(left, answers, current)) and truthy(_evaluate(right, answers, current))
+            return truthy(_evaluate(left, answers, current, row)) and truthy(_evaluate(right, answers, current, row))
         case BinaryOp(op=op, left=left, right=right):
-            a = _evaluate(left, answers, current)
-            b = _evaluate(right, answers, current)
+            a = _evaluate(left, answers, current, row)
+            b = _evaluate(right, answers, current, row)
             if op == "=":
                 return _equals(a, b)
             if op == "!=":
@@ -340,7 +374,7 @@ def _evaluate(node: Node, answers: Mapping[str, object], current: object) -> Val
                 return _compare(op, a, b)
             return _arithmetic(op, a, b)
         case Call(name=name, args=args):
-            values = [_evaluate(arg, answers, current) for arg in args]
+            values = [_evaluate(arg, answers, current, row) for arg in args]
             return FUNCTIONS[name].impl(*values)
     raise TypeError(f"not a condition node: {node!r}")
 
@@ -369,6 +403,11 @@ class Condition:
         return frozenset(node.name for node in _walk(self.root) if isinstance(node, Reference))
 
     @property
+    def fields(self) -> frozenset[str]:
+        """Choice columns named bare in a choice_filter (`name`, `label`, or an extra column)."""
+        return frozenset(node.name for node in _walk(self.root) if isinstance(node, Field))
+
+    @property
     def uses_current(self) -> bool:
         """True when `.` (the answer being validated) appears."""
         return any(isinstance(node, Current) for node in _walk(self.root))
@@ -386,13 +425,19 @@ class Condition:
                 pairs[pair] = None
         return tuple(pairs)
 
-    def value(self, answers: Mapping[str, object], current: object = None) -> object:
-        """The raw result: a bool, number (NaN included), string or list of codes."""
-        return _evaluate(self.root, answers, current)
+    def value(
+        self, answers: Mapping[str, object], current: object = None, row: Mapping[str, str] = _NO_ROW
+    ) -> object:
+        """The raw result: a bool, number (NaN included), string or list of codes.
 
-    def evaluate(self, answers: Mapping[str, object], current: object = None) -> bool:
+        `row` holds the columns of the choice a choice_filter is tested on."""
+        return _evaluate(self.root, answers, current, row)
+
+    def evaluate(
+        self, answers: Mapping[str, object], current: object = None, row: Mapping[str, str] = _NO_ROW
+    ) -> bool:
         """The result as a boolean; unanswered questions and bad input give False, not errors."""
-        return truthy(self.value(answers, current))
+        return truthy(self.value(answers, current, row))
 
 
 # --- tokenizer ------------------------------------------------------------------------------------
@@ -408,8 +453,9 @@ class _Token(NamedTuple):
 _KEYWORDS = frozenset({"and", "or", "div", "mod"})
 # Longest first, so that '<=' is not read as '<' followed by '='.
 _OPERATORS = ("!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "(", ")", ",")
-# A hyphen belongs to a name only before a letter, as in count-selected, so `3 div-1` still works.
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z][A-Za-z0-9_]*)*")
+# A hyphen belongs to a name only before a letter, as in count-selected, so `3 div-1` still works;
+# a prefix such as `jr:` is read with the name so that `jr:choice-name()` is named when refused.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?::[A-Za-z_][A-Za-z0-9_]*)?(?:-[A-Za-z][A-Za-z0-9_]*)*")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 _QUESTION_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Habits from other languages, and what to write instead.
@@ -524,10 +570,11 @@ def _arity(spec: Function) -> str:
 
 
 class _Parser:
-    def __init__(self, tokens: list[_Token]) -> None:
+    def __init__(self, tokens: list[_Token], *, choice_columns: bool = False) -> None:
         self.tokens = tokens
         self.pos = 0
         self.nesting = 0
+        self.choice_columns = choice_columns  # bare names are columns of the choice (choice_filter)
 
     def peek(self) -> _Token:
         return self.tokens[self.pos]
@@ -610,6 +657,8 @@ class _Parser:
     def call(self, name: _Token) -> Node:
         spec = FUNCTIONS.get(name.text)
         if not self.at_op("("):
+            if self.choice_columns and spec is None and ":" not in name.text:
+                return Field(name.text, name.column)
             if spec is not None:
                 hint = f"{name.text} is a function; write {name.text}(...)"
             else:
@@ -647,7 +696,7 @@ def _check_depth(root: Node) -> None:
 
 
 @functools.lru_cache(maxsize=1024)
-def parse_condition(text: str) -> Condition:
+def parse_condition(text: str, *, choice_columns: bool = False) -> Condition:
     """Parse a condition; raises ConditionSyntaxError with a column for anything malformed.
 
     Grammar, loosest binding first (every binary operator is left-associative):
@@ -663,9 +712,10 @@ def parse_condition(text: str) -> Condition:
         primary := NUMBER | STRING | '${' ID '}' | '.' | NAME '(' [expr (',' expr)*] ')'
                  | '(' expr ')'
 
-    Strings are '...' or "..." with no escapes; functions are the keys of FUNCTIONS.
+    Strings are '...' or "..." with no escapes; functions are the keys of FUNCTIONS. With
+    `choice_columns` (a choice_filter), a bare NAME is a column of the choice being tested.
     The result is cached on the text because the app evaluates the same conditions repeatedly.
     """
-    root = _Parser(_tokenize(text)).parse()
+    root = _Parser(_tokenize(text), choice_columns=choice_columns).parse()
     _check_depth(root)
     return Condition(text, root)

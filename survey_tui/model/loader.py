@@ -17,9 +17,12 @@ from ruamel.yaml.error import MarkedYAMLError
 from survey_tui.model.conditions import Condition, ConditionSyntaxError, parse_condition
 from survey_tui.model.placeholders import PlaceholderError, placeholder_names
 from survey_tui.model.questionnaire import (
+    ACKNOWLEDGE_CHOICES,
     CHOICE_TYPES,
+    LISTED_CHOICE_TYPES,
     YES_NO_CHOICES,
     Choice,
+    Group,
     Question,
     Questionnaire,
     QuestionType,
@@ -27,6 +30,8 @@ from survey_tui.model.questionnaire import (
 )
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Spreadsheets are read as XLSForm (survey_tui.model.xlsform); anything else as YAML.
+XLSFORM_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 _TOP_KEYS = {"id", "version", "title", "description", "settings", "special_answers", "questions"}
 _QUESTION_KEYS = {
     "id",
@@ -39,8 +44,15 @@ _QUESTION_KEYS = {
     "constraint_message",
     "choices",
     "special",
+    "required_message",
+    "default",
+    "choice_filter",
+    "calculation",
 }
-_CHOICE_KEYS = {"code", "label", "specify"}
+_GROUP_KEYS = {"group", "text", "relevant", "questions"}
+_CHOICE_KEYS = {"code", "label", "specify", "columns"}
+# Built-in choices, which a questionnaire does not list.
+_BUILT_IN_CHOICES = {QuestionType.YES_NO: YES_NO_CHOICES, QuestionType.ACKNOWLEDGE: ACKNOWLEDGE_CHOICES}
 
 
 @dataclass(frozen=True)
@@ -51,9 +63,17 @@ class Problem:
     line: int
     question_id: str | None
     message: str
+    # Set for spreadsheets (XLSForm): the sheet of `line` (its row) and the column's header.
+    sheet: str | None = None
+    column: str | None = None
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}"
+        if self.sheet is None:
+            where = f"{self.file}:{self.line}" if self.line else self.file
+        else:
+            where = f"{self.file}: sheet {self.sheet}, row {self.line}"
+            if self.column:
+                where += f", column {self.column}"
         return f"{where}: [{self.question_id}] {self.message}" if self.question_id else (f"{where}: {self.message}")
 
 
@@ -65,17 +85,30 @@ class QuestionnaireError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-def load_questionnaire(path: str | Path) -> Questionnaire:
-    """Parse and check `path`; raise QuestionnaireError listing all problems."""
+def load_questionnaire(path: str | Path, *, language: str | None = None) -> Questionnaire:
+    """Parse and check `path` (YAML, or an XLSForm in the `language` chosen); raise
+    QuestionnaireError listing all problems."""
+    if _is_xlsform(path):
+        from survey_tui.model.xlsform import read_xlsform
+
+        return read_xlsform(path, language=language)
     questionnaire, problems = _read(Path(path))
     if problems or questionnaire is None:
         raise QuestionnaireError(problems)
     return questionnaire
 
 
-def check_questionnaire(path: str | Path) -> list[Problem]:
+def check_questionnaire(path: str | Path, *, language: str | None = None) -> list[Problem]:
     """Every problem of `path`, empty when it is clean."""
+    if _is_xlsform(path):
+        from survey_tui.model.xlsform import check_xlsform
+
+        return check_xlsform(path, language=language)
     return _read(Path(path))[1]
+
+
+def _is_xlsform(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in XLSFORM_SUFFIXES
 
 
 def _line(node: Any, key: Any = None) -> int:
@@ -97,6 +130,7 @@ class _Reader:
         self.path = path
         self.all_ids = all_ids  # every id in the file, to tell "unknown" from "comes later"
         self.problems: list[Problem] = []
+        self.groups: list[Group] = []
 
     def problem(self, line: int, question_id: str | None, message: str) -> None:
         self.problems.append(Problem(str(self.path), line, question_id, message))
@@ -127,6 +161,7 @@ class _Reader:
             description=self.text_field(data, "description", None),
             questions=tuple(questions),
             settings=MappingProxyType(settings),
+            groups=tuple(self.groups),
             source=self.path,
         )
 
@@ -196,22 +231,69 @@ class _Reader:
             return []
         questions: list[Question] = []
         seen: dict[str, int] = {}
-        for position, node in enumerate(raw):
-            if not isinstance(node, CommentedMap):
-                self.problem(_line(raw, position), None, "a question must be a mapping")
-                continue
-            question = self.read_question(node, settings, default_special, seen, questions)
-            qid = str(node.get("id") or "")
-            if qid and qid in seen:
-                self.problem(_line(node, "id"), qid, f"duplicate question id (first defined on line {seen[qid]})")
-            elif qid:
-                seen[qid] = _line(node, "id")
-            if question is not None:
-                questions.append(question)
+        self.read_items(raw, None, settings, default_special, seen, questions)
         for name in settings:
             if name in seen:
                 self.problem(seen[name], name, f"question id clashes with the setting '{name}'")
         return questions
+
+    def read_items(
+        self,
+        raw: CommentedSeq,
+        group: str | None,
+        settings: dict[str, str],
+        default_special: tuple[SpecialAnswer, ...] | None,
+        seen: dict[str, int],
+        questions: list[Question],
+    ) -> None:
+        """Questions and groups of one list, in order; a group's own list is read in place."""
+        for position, node in enumerate(raw):
+            if not isinstance(node, CommentedMap):
+                self.problem(_line(raw, position), None, "a question must be a mapping")
+                continue
+            if "group" in node:
+                self.read_group(node, group, settings, default_special, seen, questions)
+                continue
+            question = self.read_question(node, settings, default_special, seen, questions, group)
+            qid = str(node.get("id") or "")
+            self.remember(qid, _line(node, "id"), seen)
+            if question is not None:
+                questions.append(question)
+
+    def remember(self, ident: str, line: int, seen: dict[str, int], kind: str = "question") -> None:
+        """Question and group ids share one namespace, as the store keys answers by id."""
+        if ident and ident in seen:
+            self.problem(line, ident, f"duplicate {kind} id (first defined on line {seen[ident]})")
+        elif ident:
+            seen[ident] = line
+
+    def read_group(
+        self,
+        node: CommentedMap,
+        parent: str | None,
+        settings: dict[str, str],
+        default_special: tuple[SpecialAnswer, ...] | None,
+        seen: dict[str, int],
+        questions: list[Question],
+    ) -> None:
+        gid = self.text_field(node, "group", None, required=True)
+        if gid and not _ID.fullmatch(gid):
+            self.problem(_line(node, "group"), gid, "group id must be letters, digits and _ ")
+        for key in node:
+            if key not in _GROUP_KEYS:
+                self.problem(_line(node, key), gid, f"unknown key '{key}' in a group")
+        label = self.text_field(node, "text", gid)
+        if label:
+            self.check_placeholders(node, "text", label, gid, settings, seen)
+        relevant = self.read_condition(node, "relevant", gid, seen, questions, allow_current=False)
+        self.remember(gid or "", _line(node, "group"), seen, "group")
+        if gid:
+            self.groups.append(Group(gid, label or None, relevant, parent, _line(node)))
+        items = node.get("questions")
+        if not isinstance(items, CommentedSeq) or not items:
+            self.problem(_line(node), gid, "a group needs a non-empty list of 'questions'")
+            return
+        self.read_items(items, gid or parent, settings, default_special, seen, questions)
 
     def read_question(
         self,
@@ -220,6 +302,7 @@ class _Reader:
         default_special: tuple[SpecialAnswer, ...] | None,
         seen: dict[str, int],
         earlier: list[Question],
+        group: str | None = None,
     ) -> Question | None:
         qid = self.text_field(node, "id", None, required=True)
         if qid and not _ID.fullmatch(qid):
@@ -229,12 +312,13 @@ class _Reader:
             if key not in _QUESTION_KEYS:
                 self.problem(_line(node, key), label, f"unknown key '{key}'")
         qtype = self.read_type(node, label)
-        text = self.text_field(node, "text", label, required=True) or ""
+        computed = qtype is QuestionType.CALCULATE
+        text = self.text_field(node, "text", label, required=not computed) or ""
         self.check_placeholders(node, "text", text, label, settings, seen)
         hint = self.text_field(node, "hint", label)
         if hint:
             self.check_placeholders(node, "hint", hint, label, settings, seen)
-        required = node.get("required", qtype is not QuestionType.NOTE)
+        required = node.get("required", qtype not in (QuestionType.NOTE, QuestionType.CALCULATE))
         if not isinstance(required, bool):
             self.problem(_line(node, "required"), label, "'required' must be true or false")
             required = True
@@ -244,10 +328,18 @@ class _Reader:
         constraint_message = self.text_field(node, "constraint_message", label)
         if constraint_message and constraint is None and "constraint" not in node:
             self.problem(_line(node, "constraint_message"), label, "'constraint_message' without a 'constraint'")
+        required_message = self.text_field(node, "required_message", label)
+        choice_filter = self.read_choice_filter(node, qtype, label, seen, earlier, choices)
+        calculation = self.read_condition(node, "calculation", label, seen, earlier, allow_current=False)
+        if computed and calculation is None and "calculation" not in node:
+            self.problem(_line(node), label, "a calculate needs a 'calculation'")
+        elif not computed and "calculation" in node:
+            self.problem(_line(node, "calculation"), label, "only a calculate takes a 'calculation'")
+        default = self.read_default(node, qtype, label, choices)
         special = self.read_special(node, "special", label)
         if special is None:
             special = default_special or ()
-        if qtype is QuestionType.NOTE:
+        if qtype in (QuestionType.NOTE, QuestionType.CALCULATE):
             special = ()
         if qid is None or qtype is None:
             return None
@@ -262,8 +354,54 @@ class _Reader:
             constraint_message=constraint_message,
             choices=choices,
             special=special,
+            required_message=required_message,
+            default=default,
+            choice_filter=choice_filter,
+            calculation=calculation,
+            group=group,
             line=_line(node),
         )
+
+    def read_choice_filter(
+        self,
+        node: CommentedMap,
+        qtype: QuestionType | None,
+        label: str | None,
+        seen: dict[str, int],
+        earlier: list[Question],
+        choices: tuple[Choice, ...],
+    ) -> Condition | None:
+        if "choice_filter" not in node:
+            return None
+        if qtype not in LISTED_CHOICE_TYPES:
+            message = "only a single or multiple choice takes a 'choice_filter'"
+            self.problem(_line(node, "choice_filter"), label, message)
+            return None
+        condition = self.read_condition(
+            node, "choice_filter", label, seen, earlier, allow_current=False, choice_columns=True
+        )
+        if condition is None:
+            return None
+        columns = {"name", "label"} | {key for c in choices for key, _ in c.columns}
+        for name in sorted(condition.fields - columns):
+            self.problem(
+                _line(node, "choice_filter"),
+                label,
+                f"choice_filter: '{name}' is not a column of the choices (columns: {', '.join(sorted(columns))})",
+            )
+        return condition
+
+    def read_default(
+        self, node: CommentedMap, qtype: QuestionType | None, label: str | None, choices: tuple[Choice, ...]
+    ) -> str | None:
+        default = self.text_field(node, "default", label)
+        if default is None or qtype is None:
+            return None
+        line = _line(node, "default")
+        problem = default_problem(qtype, default, choices)
+        if problem:
+            self.problem(line, label, problem)
+        return default
 
     def read_type(self, node: CommentedMap, label: str | None) -> QuestionType | None:
         raw = node.get("type")
@@ -279,14 +417,16 @@ class _Reader:
 
     def read_choices(self, node: CommentedMap, qtype: QuestionType | None, label: str | None) -> tuple[Choice, ...]:
         raw = node.get("choices")
-        if qtype is QuestionType.YES_NO:
+        if qtype in _BUILT_IN_CHOICES:
+            built_in = _BUILT_IN_CHOICES[qtype]
             if raw is not None:
+                listed = ", ".join(f"{c.code} {c.label}" for c in built_in)
                 self.problem(
                     _line(node, "choices"),
                     label,
-                    "a yes_no question has its choices built in (yes 是, no 否)",
+                    f"a {qtype.value} question has its choices built in ({listed})",
                 )
-            return YES_NO_CHOICES
+            return built_in
         if qtype not in CHOICE_TYPES:
             if raw is not None and qtype is not None:
                 self.problem(_line(node, "choices"), label, f"a {qtype.value} question takes no choices")
@@ -326,8 +466,26 @@ class _Reader:
             if not isinstance(specify, bool):
                 self.problem(_line(item, "specify"), label, "'specify' must be true or false")
                 specify = False
-            choices.append(Choice(code, str(choice_label or "").strip(), specify))
+            columns = self.read_columns(item, label)
+            choices.append(Choice(code, str(choice_label or "").strip(), specify, columns))
         return tuple(choices)
+
+    def read_columns(self, item: CommentedMap, label: str | None) -> tuple[tuple[str, str], ...]:
+        raw = item.get("columns")
+        if raw is None:
+            return ()
+        if not isinstance(raw, CommentedMap):
+            self.problem(_line(item, "columns"), label, "'columns' must be a mapping of column: value")
+            return ()
+        columns = []
+        for name, value in raw.items():
+            if not _ID.fullmatch(str(name)) or name in ("name", "label"):
+                self.problem(_line(raw, name), label, f"'{name}' cannot be a choice column name")
+            elif isinstance(value, (dict, list)) or value is None:
+                self.problem(_line(raw, name), label, f"choice column '{name}' must be text")
+            else:
+                columns.append((str(name), str(value)))
+        return tuple(columns)
 
     def read_condition(
         self,
@@ -338,13 +496,14 @@ class _Reader:
         earlier: list[Question],
         *,
         allow_current: bool,
+        choice_columns: bool = False,
     ) -> Condition | None:
         raw = node.get(key)
         if raw is None:
             return None
         line = _line(node, key)
         try:
-            condition = parse_condition(str(raw))
+            condition = parse_condition(str(raw), choice_columns=choice_columns)
         except ConditionSyntaxError as error:
             self.problem(line, label, f"{key}: {error}")
             return None
@@ -396,11 +555,38 @@ class _Reader:
                 self.problem(line, label, f"{key}: placeholder {{{name}}} is neither a setting nor an earlier question")
 
 
+def default_problem(qtype: QuestionType, default: str, choices: tuple[Choice, ...]) -> str | None:
+    """Why `default` cannot be the default answer of a question of this type, or None."""
+    from survey_tui.model.flow import parse_date, parse_number
+
+    codes = {c.code for c in choices}
+    if qtype in (QuestionType.NOTE, QuestionType.CALCULATE):
+        return f"a {qtype.value} takes no 'default'"
+    if qtype in (QuestionType.INTEGER, QuestionType.DECIMAL) and parse_number(default, qtype) is None:
+        return f"default '{default}' is not {'a whole number' if qtype is QuestionType.INTEGER else 'a number'}"
+    if qtype is QuestionType.DATE and parse_date(default) != default:
+        return f"default '{default}' is not a date written YYYY-MM-DD"
+    if qtype is QuestionType.MULTIPLE_CHOICE:
+        unknown = [code for code in default.split() if code not in codes]
+        if unknown:
+            return f"default '{' '.join(unknown)}' is not a choice code"
+    elif qtype in CHOICE_TYPES and default not in codes:
+        return f"default '{default}' is not a choice code"
+    return None
+
+
 def _question_ids(data: Any) -> Iterator[str]:
-    if isinstance(data, CommentedMap) and isinstance(data.get("questions"), list):
-        for node in data["questions"]:
-            if isinstance(node, CommentedMap) and node.get("id") is not None:
-                yield str(node["id"])
+    nodes = data.get("questions") if isinstance(data, CommentedMap) else None
+    if not isinstance(nodes, list):
+        return
+    for node in nodes:
+        if not isinstance(node, CommentedMap):
+            continue
+        if node.get("id") is not None:
+            yield str(node["id"])
+        if node.get("group") is not None:
+            yield str(node["group"])
+            yield from _question_ids(node)
 
 
 def _read(path: Path) -> tuple[Questionnaire | None, list[Problem]]:

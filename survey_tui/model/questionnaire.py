@@ -1,4 +1,4 @@
-"""Typed questionnaire model: questions, choices, special answers and given answers."""
+"""Typed questionnaire model: questions, groups, choices, special answers and given answers."""
 
 from __future__ import annotations
 
@@ -12,19 +12,33 @@ from survey_tui.model.conditions import Condition
 
 
 class QuestionType(StrEnum):
-    """What kind of answer a question takes; `note` is read out and takes none."""
+    """What kind of answer a question takes.
+
+    A `note` is read out and takes none; an `acknowledge` is confirmed with one key (stored as
+    "OK", as ODK does); a `calculate` is never shown: its value is computed from earlier answers
+    and stored with them.
+    """
 
     SINGLE_CHOICE = "single_choice"
     MULTIPLE_CHOICE = "multiple_choice"
     SHORT_TEXT = "short_text"
     LONG_TEXT = "long_text"
     INTEGER = "integer"
+    DECIMAL = "decimal"
+    DATE = "date"
     YES_NO = "yes_no"
+    ACKNOWLEDGE = "acknowledge"
     NOTE = "note"
+    CALCULATE = "calculate"
 
 
-CHOICE_TYPES = frozenset({QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE, QuestionType.YES_NO})
+CHOICE_TYPES = frozenset(
+    {QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE, QuestionType.YES_NO, QuestionType.ACKNOWLEDGE}
+)
+# Choice types whose choices the researcher lists (the others have theirs built in).
+LISTED_CHOICE_TYPES = frozenset({QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE})
 TEXT_TYPES = frozenset({QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT})
+NUMBER_TYPES = frozenset({QuestionType.INTEGER, QuestionType.DECIMAL})
 
 
 class SpecialAnswer(StrEnum):
@@ -45,6 +59,23 @@ class Choice:
     code: str
     label: str
     specify: bool = False  # "other, please specify": selecting it asks for a text
+    # Extra columns of the choice (XLSForm choices sheet), which a choice_filter can test.
+    columns: tuple[tuple[str, str], ...] = ()
+
+    def column_values(self) -> dict[str, str]:
+        """What a choice_filter sees: `name` and `label` and the extra columns."""
+        return {"name": self.code, "label": self.label, **dict(self.columns)}
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of questions (XLSForm begin group/end group): asked only while it is relevant."""
+
+    id: str
+    label: str | None = None
+    relevant: Condition | None = None
+    parent: str | None = None
+    line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -61,11 +92,29 @@ class Question:
     constraint_message: str | None = None
     choices: tuple[Choice, ...] = ()
     special: tuple[SpecialAnswer, ...] = ()
-    line: int = 0
+    required_message: str | None = None
+    # The answer offered when the question is first shown, written as in XLSForm: a number,
+    # a date (YYYY-MM-DD), a choice code, or codes separated by spaces for a multiple choice.
+    default: str | None = None
+    choice_filter: Condition | None = None  # which choices are offered, tested on each one
+    calculation: Condition | None = None  # the value of a calculate
+    group: str | None = None  # the innermost group the question is in
+    line: int = field(default=0, compare=False)
 
     @property
     def takes_answer(self) -> bool:
+        """Whether a value is stored for it (a calculate's is computed, not asked)."""
         return self.type is not QuestionType.NOTE
+
+    @property
+    def is_shown(self) -> bool:
+        """Whether the agent sees it: everything but a calculate."""
+        return self.type is not QuestionType.CALCULATE
+
+    @property
+    def is_asked(self) -> bool:
+        """Whether the agent enters an answer for it."""
+        return self.takes_answer and self.is_shown
 
     @property
     def is_choice(self) -> bool:
@@ -79,14 +128,17 @@ class Question:
 
 
 YES_NO_CHOICES = (Choice("yes", "是"), Choice("no", "否"))
+# ODK stores "OK" for an acknowledged acknowledge question.
+ACKNOWLEDGE_CHOICES = (Choice("OK", "确认"),)
 
 
 @dataclass(frozen=True)
 class Answer:
     """What the respondent said to one question.
 
-    `value` is a choice code (single choice, yes/no), a list of codes (multiple choice), an int
-    (integer) or a str (text); it is None when `special` holds "don't know" or "refused".
+    `value` is a choice code (single choice, yes/no, acknowledge), a list of codes (multiple
+    choice), an int (integer), an int or float (decimal), an ISO date string (date), a str (text)
+    or a computed value (calculate); it is None when `special` holds "don't know" or "refused".
     `other_text` is the specification typed for an "other, please specify" choice.
     """
 
@@ -103,7 +155,10 @@ class Answer:
 
 @dataclass(frozen=True)
 class Questionnaire:
-    """An instrument: settings for its placeholders and its questions in order."""
+    """An instrument: settings for its placeholders, its questions in order and their groups.
+
+    Two instruments are equal when their content is, wherever it was read from.
+    """
 
     id: str
     version: str
@@ -111,8 +166,27 @@ class Questionnaire:
     questions: tuple[Question, ...]
     settings: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
     description: str | None = None
-    source: Path | None = None
-    content_hash: str = ""
+    groups: tuple[Group, ...] = ()
+    source: Path | None = field(default=None, compare=False)
+    content_hash: str = field(default="", compare=False)
+    # The text registered with the store as the instrument's source (YAML); None: read `source`.
+    content: str | None = field(default=None, compare=False, repr=False)
+
+    def group(self, group_id: str) -> Group:
+        for group in self.groups:
+            if group.id == group_id:
+                return group
+        raise KeyError(group_id)
+
+    def group_path(self, question: Question) -> tuple[Group, ...]:
+        """The groups `question` is in, outermost first."""
+        path: list[Group] = []
+        group_id = question.group
+        while group_id is not None:
+            group = self.group(group_id)
+            path.append(group)
+            group_id = group.parent
+        return tuple(reversed(path))
 
     def question(self, question_id: str) -> Question:
         for question in self.questions:

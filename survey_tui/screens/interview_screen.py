@@ -14,7 +14,16 @@ from textual.widgets import Footer, Input, Static
 
 from survey_tui.dialogs import BreakOffDialog
 from survey_tui.interviewing import InterviewSession
-from survey_tui.model.questionnaire import Answer, Question, Questionnaire, QuestionType, SpecialAnswer
+from survey_tui.model import flow
+from survey_tui.model.questionnaire import (
+    NUMBER_TYPES,
+    Answer,
+    Choice,
+    Question,
+    Questionnaire,
+    QuestionType,
+    SpecialAnswer,
+)
 from survey_tui.store import StoreError
 from survey_tui.widgets import AnswerArea, ChoiceList, StatusLine
 from survey_tui.widgets.choice_list import position_for
@@ -27,6 +36,18 @@ DRAFT_SECONDS = 2.0
 
 # What the screen returns: ("complete" | "break_off", answered, applicable, break-off reason).
 Result = tuple[str, int, int, str | None]
+
+# What the answer line asks for, by the kind of answer typed into it.
+PLACEHOLDERS = {
+    QuestionType.INTEGER: "整数，回车确认",
+    QuestionType.DECIMAL: "数字，回车确认",
+    QuestionType.DATE: "日期 YYYY-MM-DD，回车确认",
+}
+BAD_INPUT = {
+    QuestionType.INTEGER: "请输入整数",
+    QuestionType.DECIMAL: "请输入数字",
+    QuestionType.DATE: "请输入日期，例如 2024-05-01",
+}
 
 
 class InterviewScreen(Screen[Result]):
@@ -90,10 +111,12 @@ class InterviewScreen(Screen[Result]):
             self.finish()
             return
         position, total = session.progress()
+        sections = " · ".join(
+            session.render(g.label) for g in self.questionnaire.group_path(question) if g.label
+        )
+        heading = f"{self.questionnaire.title}{' · ' + sections if sections else ''}"
         self.query_one("#progress", Static).update(
-            f"{self.questionnaire.title} · 第 {position}/{total} 题"
-            if question.takes_answer
-            else self.questionnaire.title
+            f"{heading} · 第 {position}/{total} 题" if question.takes_answer else heading
         )
         self.query_one("#question", Static).update(Text(session.text(question), style="bold"))
         hint = session.hint(question)
@@ -101,7 +124,7 @@ class InterviewScreen(Screen[Result]):
         hint_widget.update(Text.assemble(("坐席提示\n", "bold"), hint) if hint else "")
         hint_widget.display = bool(hint)
         self.query_one("#problem", Static).update("")
-        previous = session.answers.get(question.id)
+        previous = session.answers.get(question.id) or flow.default_answer(question)
         self._configure_inputs(question, previous)
         self.query_one("#keys", Static).update(self._key_help(question))
 
@@ -128,17 +151,25 @@ class InterviewScreen(Screen[Result]):
             long.move_cursor(long.document.end)
         elif question.takes_answer:
             text.display = True
-            text.type = "integer" if question.type is QuestionType.INTEGER else "text"
+            if question.type is QuestionType.INTEGER:
+                text.type = "integer"
+            elif question.type is QuestionType.DECIMAL:
+                text.type = "number"
+            else:
+                text.type = "text"
             text.value = "" if value is None else str(value)
-            text.placeholder = "整数，回车确认" if question.type is QuestionType.INTEGER else "回车确认"
+            text.placeholder = PLACEHOLDERS.get(question.type, "回车确认")
             text.focus()
         specify.value = previous.other_text if previous and previous.other_text else ""
+
+    def _choices(self, question: Question) -> tuple[Choice, ...]:
+        return self.session.choices(question) if self.session else question.choices
 
     def _draw_choices(self) -> None:
         question = self.current
         if question is not None:
             self.query_one("#choices", ChoiceList).show_choices(
-                question.choices, self.selected, multiple=question.type is QuestionType.MULTIPLE_CHOICE
+                self._choices(question), self.selected, multiple=question.type is QuestionType.MULTIPLE_CHOICE
             )
 
     def _key_help(self, question: Question) -> str:
@@ -147,9 +178,12 @@ class InterviewScreen(Screen[Result]):
         parts = {
             QuestionType.SINGLE_CHOICE: "数字 选择并进入下一题",
             QuestionType.YES_NO: "数字 选择并进入下一题",
+            QuestionType.ACKNOWLEDGE: "1 确认并进入下一题",
             QuestionType.MULTIPLE_CHOICE: "数字 勾选/取消 · 回车 确认",
             QuestionType.LONG_TEXT: "回车 保存并下一题 · Ctrl+J 换行",
         }.get(question.type, "回车 保存并下一题")
+        if question.is_choice and question.type is not QuestionType.MULTIPLE_CHOICE and not question.required:
+            parts += " · 回车 跳过（非必答）"
         special = " · ".join(f"{'F8' if s is SpecialAnswer.DONT_KNOW else 'F9'} {s.label}" for s in question.special)
         return f"{parts}{' · ' + special if special else ''}"
 
@@ -167,9 +201,10 @@ class InterviewScreen(Screen[Result]):
         if not question.is_choice:
             return
         position = position_for(event.key)
-        if position is not None and position < len(question.choices):
+        offered = self._choices(question)
+        if position is not None and position < len(offered):
             event.stop()
-            await self.pick(question, question.choices[position].code)
+            await self.pick(question, offered[position].code)
         elif event.key == "enter":
             event.stop()
             await self.confirm_choices(question)
@@ -203,6 +238,9 @@ class InterviewScreen(Screen[Result]):
             await self.submit(Answer(list(self.selected)), other=True)
         elif self.selected:
             await self.submit(Answer(self.selected[0]), other=True)
+        else:
+            # Nothing chosen: moves on past a question that is not required, else says it is.
+            await self.submit(Answer())
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -213,14 +251,15 @@ class InterviewScreen(Screen[Result]):
             await self.confirm_choices(question)
             return
         raw = event.value.strip()
-        if question.type is QuestionType.INTEGER:
-            try:
-                answer = Answer(int(raw)) if raw else Answer()
-            except ValueError:
-                self.query_one("#problem", Static).update("请输入整数")
-                return
-        else:
-            answer = Answer(raw or None)
+        value: object = raw or None
+        if raw and question.type in NUMBER_TYPES:
+            value = flow.parse_number(raw, question.type)
+        elif raw and question.type is QuestionType.DATE:
+            value = flow.parse_date(raw)
+        if raw and value is None:
+            self.query_one("#problem", Static).update(BAD_INPUT[question.type])
+            return
+        answer = Answer(value)
         await self.submit(answer)
 
     async def on_answer_area_submitted(self, event: AnswerArea.Submitted) -> None:

@@ -290,7 +290,9 @@ class Store:
             found = conn.execute(sa.select(table.c.id).where(key)).scalar()
             if found is not None:
                 return int(found)
-            content = questionnaire.source.read_text("utf-8-sig") if questionnaire.source else ""
+            content = questionnaire.content
+            if content is None:
+                content = questionnaire.source.read_text("utf-8-sig") if questionnaire.source else ""
             return _insert(
                 conn,
                 table.insert().values(
