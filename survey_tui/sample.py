@@ -14,6 +14,7 @@ SKIP_REASONS = {
     "duplicate_in_file": "duplicate in the file",
     "already_listed": "already on the call list",
     "empty_row": "empty row",
+    "field_too_long": "a field too long",
 }
 
 

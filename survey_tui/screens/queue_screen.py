@@ -117,8 +117,10 @@ class QueueScreen(Screen[None]):
         store, agent = self.survey.store, self.survey.agent
         message = self.query_one("#message", Static)
         try:
-            held = await self.survey.in_thread(store.list_cases, status="claimed", agent=agent)
-            case = held[0] if held else await self.survey.in_thread(store.claim_next_case, agent)
+            # Only a case claimed by this agent: one they booked a callback for may be with a colleague now.
+            case = await self.survey.in_thread(store.held_case, agent)
+            if case is None:
+                case = await self.survey.in_thread(store.claim_next_case, agent)
         except StoreError as error:
             message.update(f"无法领取客户：{error}")
             return
