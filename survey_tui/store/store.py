@@ -496,17 +496,25 @@ class Store:
         callback_at: datetime | None = None,
         final: bool = False,
         max_attempts: int | None = None,
+        request_id: str | None = None,
     ) -> int:
         """Store one call attempt and move the case on: to a callback, done, or back in the queue.
 
         With `max_attempts`, the attempt that reaches it closes the case whatever its outcome
-        (the outcome then is the case's final one).
+        (the outcome then is the case's final one). With `request_id`, the same attempt given again
+        (a retry after a commit whose reply was lost) changes nothing and gives the stored id.
         """
         if final and callback_at is not None:
             raise StoreError("a final outcome cannot also set a callback")
         _check_agent(agent)
         note = _text(note)
         with self._write() as conn:
+            if request_id is not None:
+                done = conn.execute(
+                    sa.select(schema.call_attempts.c.id).where(schema.call_attempts.c.request_id == request_id)
+                ).scalar()
+                if done is not None:
+                    return int(done)
             attempts = conn.execute(sa.select(schema.cases.c.attempts).where(schema.cases.c.id == case_id)).scalar()
             if attempts is None:
                 raise StoreError(f"there is no case {case_id}")
@@ -524,6 +532,7 @@ class Store:
                     aapor_code=aapor_code,
                     note=note,
                     callback_at=callback_at,
+                    request_id=request_id,
                 ),
             )
             conn.execute(
@@ -885,6 +894,36 @@ class Store:
             .select_from(attempts.join(cases, cases.c.id == attempts.c.case_id))
             .order_by(attempts.c.id)
         )
+        with self._read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    # -- the audit of personal data ---------------------------------------------------------
+
+    @_guarded
+    def record_pii_disclosure(
+        self, *, user: str, role: str, command: str, what: dict[str, Any], host: str | None = None
+    ) -> int:
+        """Note that full phone numbers or accounts leave the store: who, when, where, what."""
+        with self._write() as conn:
+            return _insert(
+                conn,
+                schema.pii_audit.insert().values(
+                    at=utcnow(),
+                    user=user[:64],
+                    role=role,
+                    host=host[:100] if host else None,
+                    command=command,
+                    what=what,
+                ),
+            )
+
+    @_guarded
+    def pii_audit(self, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """The audit of disclosures, newest first."""
+        table = schema.pii_audit
+        query = sa.select(table).order_by(table.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
         with self._read() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
