@@ -338,22 +338,27 @@ class Store:
             table.c.version == questionnaire.version,
             table.c.content_hash == questionnaire.content_hash,
         )
-        with self._write() as conn:
-            found = conn.execute(sa.select(table.c.id).where(key)).scalar()
-            if found is not None:
-                return int(found)
-            content = questionnaire.source.read_text("utf-8-sig") if questionnaire.source else ""
-            return _insert(
-                conn,
-                table.insert().values(
-                    name=questionnaire.id,
-                    version=questionnaire.version,
-                    title=questionnaire.title,
-                    content_hash=questionnaire.content_hash,
-                    content=content,
-                    registered_at=utcnow(),
-                ),
-            )
+        content = questionnaire.source.read_text("utf-8-sig") if questionnaire.source else ""
+        row = {
+            "name": questionnaire.id,
+            "version": questionnaire.version,
+            "title": questionnaire.title,
+            "content_hash": questionnaire.content_hash,
+            "content": content,
+        }
+        try:
+            with self._write() as conn:
+                found = conn.execute(sa.select(table.c.id).where(key)).scalar()
+                if found is not None:
+                    return int(found)
+                return _insert(conn, table.insert().values(**row, registered_at=utcnow()))
+        except sa.exc.IntegrityError:
+            # Agents starting at the same moment on PostgreSQL: another one registered it first.
+            with self._read() as conn:
+                found = conn.execute(sa.select(table.c.id).where(key)).scalar()
+            if found is None:
+                raise
+            return int(found)
 
     @_guarded
     def list_questionnaires(self) -> list[dict[str, Any]]:
