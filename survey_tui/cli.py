@@ -106,6 +106,8 @@ def sample_import(ctx: click.Context, file: str, show_skipped: bool) -> None:
         click.echo(f"  skipped {row.detail}")
     if len(shown) < len(report.skipped):
         click.echo(f"  ... {len(report.skipped) - len(shown)} more (--show-skipped lists them)")
+    if report.unusable:
+        raise Failure(f"{file}: no row of the file can be called; nothing was imported")
 
 
 # -- cases --------------------------------------------------------------------------------------
@@ -138,6 +140,7 @@ def case_list(
     include_pii: bool,
 ) -> None:
     """Print the queue: due callbacks first, then the list in order."""
+    from coding.tables import neutralise_formula
     from survey_tui.textable import format_table
 
     store = open_store(ctx)
@@ -164,7 +167,7 @@ def case_list(
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(QUEUE_HEADERS)
-        writer.writerows(rows)
+        writer.writerows([[neutralise_formula(cell) for cell in row] for row in rows])
         # Excel opens UTF-8 CSV correctly only with a byte-order mark.
         click.echo("\ufeff" + buffer.getvalue(), nl=False)
         return

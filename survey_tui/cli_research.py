@@ -76,6 +76,7 @@ def tally(
 ) -> None:
     """Reasons, competitors, why they chose them, q4-q6, cross-tabs with chi-square, call outcomes
     and AAPOR response rates, from the completed disconnect interviews of the store."""
+    from coding.tables import neutralise_frame
     from survey_tui.analysis import tables
 
     store = open_store(ctx)
@@ -101,7 +102,8 @@ def tally(
         heading = f"# {name}" + (f" (n={table.attrs['n']})" if table.attrs.get("n") is not None else "")
         if fmt == "csv":
             buffer = io.StringIO()
-            table.to_csv(buffer, index=name.startswith("reasons_by_"), lineterminator="\n")
+            crossed = name.startswith("reasons_by_")
+            neutralise_frame(table, index=crossed).to_csv(buffer, index=crossed, lineterminator="\n")
             click.echo(heading)
             click.echo(buffer.getvalue())
             continue
