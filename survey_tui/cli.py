@@ -14,7 +14,15 @@ import click
 from survey_tui import __version__
 from survey_tui.cli_coding import COMMANDS
 from survey_tui.cli_research import COMMANDS as RESEARCH_COMMANDS
-from survey_tui.cli_support import Failure, NothingToClaim, db_option, open_store, user_errors
+from survey_tui.cli_support import (
+    Failure,
+    NothingToClaim,
+    db_option,
+    disclose_pii,
+    open_store,
+    settings,
+    user_errors,
+)
 
 QUEUE_HEADERS = ("id", "phone", "name", "branch", "disconnected", "package", "status", "attempts", "callback")
 
@@ -145,6 +153,9 @@ def case_list(
 
     store = open_store(ctx)
     cases = store.list_cases(status=list(status) or None, agent=agent, limit=limit)
+    if include_pii:
+        what = {"cases": len(cases), "status": list(status), "agent": agent, "limit": limit, "format": fmt}
+        disclose_pii(ctx, store, "case list", what)
     records = [case.to_dict(include_pii=include_pii) for case in cases]
     if fmt == "json":
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
@@ -187,6 +198,9 @@ def case_claim(ctx: click.Context, agent: str, include_pii: bool) -> None:
     claimed = store.claim_next_case(agent)
     if claimed is None:
         raise NothingToClaim("no case is waiting to be called")
+    if include_pii:
+        # An agent may see the number of the customer they are to call, as on the call screen.
+        disclose_pii(ctx, store, "case claim", {"case": claimed.id, "agent": agent}, permission=False)
     click.echo(json.dumps(claimed.to_dict(include_pii=include_pii), ensure_ascii=False))
 
 
@@ -269,6 +283,10 @@ def run_app(
     from survey_tui.model import load_questionnaire
     from survey_tui.resources import find_questionnaire, shipped_dir
 
+    role = settings(ctx)
+    if review:
+        role.require("review")
+
     questionnaire = load_questionnaire(find_questionnaire(questionnaire_name))
     staff = load_questionnaire(find_questionnaire(staff_name))
     store = open_store(ctx)
@@ -286,6 +304,7 @@ def run_app(
         max_attempts=max_attempts,
         spool_dir=Path(spool_dir) if spool_dir else None,
         review=review,
+        role=role.role,
     )
     app.run()
 
@@ -333,6 +352,39 @@ def db_upgrade(ctx: click.Context) -> None:
     """Create the store, or upgrade an older one in place (a SQLite file is backed up first)."""
     store = open_store(ctx)
     click.echo(f"{store.location} is at schema {store.schema_revision()}")
+
+
+@cli.command()
+@db_option
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="The newest N entries.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+@user_errors
+def audit(ctx: click.Context, limit: int, fmt: str) -> None:
+    """Who was shown or exported full phone numbers and accounts (--include-pii): when, where, what.
+
+    Needs the supervisor or researcher role.
+    """
+    from survey_tui.textable import format_table
+
+    settings(ctx).require("audit")
+    store = open_store(ctx)
+    entries = store.pii_audit(limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps(entries, ensure_ascii=False, indent=2, default=str))
+        return
+    rows = [
+        [
+            entry["at"].astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            entry["user"],
+            entry["role"],
+            entry["host"] or "",
+            entry["command"],
+            json.dumps(entry["what"], ensure_ascii=False),
+        ]
+        for entry in entries
+    ]
+    click.echo(format_table(("when", "user", "role", "host", "command", "what"), rows))
 
 
 for _command in (*COMMANDS, *RESEARCH_COMMANDS):

@@ -22,6 +22,14 @@ PG_ENV = "CHURN_SURVEY_TEST_PG"
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def agent_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts as a plain agent, whatever the settings of the machine running it."""
+    monkeypatch.delenv("CHURN_SURVEY_ROLE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-config"))
+    monkeypatch.delenv("CHURN_SURVEY_SETTINGS", raising=False)
+
+
 def pg_base_url() -> str:
     url = os.environ.get(PG_ENV)
     if not url:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from survey_tui.app import make_app
 from survey_tui.screens import QueueScreen
 from survey_tui.store import Store, resolve_url
-from tests.pg_server import ThrowawayPostgres
+from tests.pg_server import PASSWORD, ThrowawayPostgres
 from tests.test_store import rows
 from tests.test_tui import DISCONNECT, SIZE, STAFF, answer, on, open_interview, typed, until
 
@@ -37,6 +37,8 @@ async def test_the_server_stops_mid_interview_and_comes_back(
             await answer(pilot, app, [*typed("联通装得快"), "enter"], "q3_leave_reason")
             await until(pilot, lambda: "数据库暂不可用" in status(app))
             assert app.outbox.pending == 1 and app.outbox.spool.exists()
+            assert PASSWORD not in status(app) and "127.0.0.1" in status(app)  # where, never the password
+            assert PASSWORD not in app.outbox.spool.read_text("utf-8")
             await answer(pilot, app, [*typed("网速慢又太贵"), "enter"], "q4_retention_call")
             await answer(pilot, app, ["1"], "q5_factors")
             await answer(pilot, app, ["1", "2", "enter"], "q6_package_pref")

@@ -156,9 +156,16 @@ class QueueScreen(Screen[None]):
             self.notify("员工访谈已完成并保存")
         self.refresh_queue()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Agents do not see the supervisor view (every agent's figures): the key is not even offered.
+        if action == "supervisor":
+            return self.survey.settings.allows("supervisor_view")
+        return True
+
     def action_supervisor(self) -> None:
         from survey_tui.screens.supervisor_screen import SupervisorScreen
 
+        self.survey.settings.require("supervisor_view")
         self.app.push_screen(SupervisorScreen())
 
     def action_refresh(self) -> None:
