@@ -50,6 +50,9 @@ async def test_the_server_stops_mid_interview_and_comes_back(
             await pilot.press("enter")  # the next customer cannot be claimed now: the agent is told why
             await until(pilot, lambda: "无法领取客户" in str(app.screen.query_one("#message").render()))
             assert isinstance(app.screen, QueueScreen)
+            await pilot.press("s")  # nor a staff interview begun; the app stays up
+            await until(pilot, lambda: "无法开始员工访谈" in str(app.screen.query_one("#message").render()))
+            assert isinstance(app.screen, QueueScreen)
             assert app.outbox.pending == 7  # q2 to q6, the end of the interview, the call attempt
             waiting = app.outbox.pending
 

@@ -130,12 +130,24 @@ class QueueScreen(Screen[None]):
         message.update("")
         self.app.push_screen(CallScreen(case))
 
-    def action_staff_interview(self) -> None:
+    async def action_staff_interview(self) -> None:
         from survey_tui.screens.interview_screen import InterviewScreen
 
         survey = self.survey
         questionnaire = survey.staff_questionnaire
-        questionnaire_id = survey.questionnaire_ids[questionnaire.id]
+        try:
+            interview_id, resumed = await survey.in_thread(self._staff_interview)
+        except StoreError as error:
+            self.query_one("#message", Static).update(f"无法开始员工访谈：{error}")
+            return
+        if resumed:
+            self.notify(f"继续未完成的员工访谈 #{interview_id}")
+        self.app.push_screen(InterviewScreen(questionnaire, interview_id), self._staff_done)
+
+    def _staff_interview(self) -> tuple[int, bool]:
+        """This researcher's unfinished staff interview, reopened, else a new one: (id, resumed)."""
+        survey = self.survey
+        questionnaire_id = survey.questionnaire_ids[survey.staff_questionnaire.id]
         unfinished = [
             interview
             for interview in survey.store.list_interviews(agent=survey.agent)
@@ -144,12 +156,9 @@ class QueueScreen(Screen[None]):
             and interview.status != "complete"
         ]
         if unfinished:
-            interview_id = unfinished[-1].id
-            survey.store.resume_interview(interview_id)
-            self.notify(f"继续未完成的员工访谈 #{interview_id}")
-        else:
-            interview_id = survey.store.start_interview(questionnaire_id, survey.agent)
-        self.app.push_screen(InterviewScreen(questionnaire, interview_id), self._staff_done)
+            survey.store.resume_interview(unfinished[-1].id)
+            return unfinished[-1].id, True
+        return survey.store.start_interview(questionnaire_id, survey.agent), False
 
     def _staff_done(self, result: Any) -> None:
         if result is not None and result[0] == "complete":
