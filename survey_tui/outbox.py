@@ -61,8 +61,8 @@ def _serialise(pending: Pending) -> str:
 
 
 def _append_synced(path: Path, line: str) -> None:
-    """Append one line and make sure it is on disk before returning (owner-only file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Append one line and make sure it is on disk before returning (owner-only file and folder)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         os.write(descriptor, (line + "\n").encode("utf-8"))

@@ -100,6 +100,7 @@ def test_while_the_store_is_down_the_answer_waits_in_a_private_synced_spool(
     assert "connection refused" in (outbox.last_error or "")
     assert spool.exists()
     assert spool.stat().st_mode & 0o777 == 0o600
+    assert spool.parent.stat().st_mode & 0o777 == 0o700  # the folder lists no one else's answers
     text = spool.read_text("utf-8")
     assert "移动送的宽带，电信太贵了" in text  # readable Chinese, not \u escapes
     [record] = spool_records(spool)
