@@ -295,3 +295,32 @@ def test_exports_are_readable_by_their_owner_only(survey: str, tmp_path: Path) -
         assert output.stat().st_mode & 0o777 == 0o600, fmt
     with (tmp_path / "out.csv").open(encoding="utf-8-sig") as handle:
         assert next(csv.DictReader(handle))["phone"] == "154****0000"
+
+
+async def test_the_full_number_shows_only_on_the_call_screen_of_the_case_called(tmp_path: Path) -> None:
+    from survey_tui.screens import CallScreen, InterviewScreen
+
+    def screen_text(app) -> str:  # type: ignore[no-untyped-def]
+        return " ".join(str(widget.render()) for widget in app.screen.query("Static"))
+
+    with Store.open(tmp_path / "survey.db") as store:
+        store.import_cases(rows(2))
+        app = make_app(store, agent="a1", questionnaire=DISCONNECT, staff_questionnaire=STAFF, spool_dir=tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("enter")
+            await until(pilot, on(app, CallScreen))
+            called = app.screen.case
+            other = next(case for case in store.list_cases() if case.id != called.id)
+            assert called.phone in screen_text(app) and called.account in screen_text(app)
+            assert other.phone not in screen_text(app)
+            await pilot.press("1")
+            await until(pilot, on(app, InterviewScreen))
+            assert called.phone not in screen_text(app)
+            await pilot.press("escape")  # break off, no reason typed
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await until(pilot, on(app, QueueScreen))
+            table = app.screen.query_one("#cases")
+            cells = " ".join(str(cell) for i in range(table.row_count) for cell in table.get_row_at(i))
+            assert called.phone not in cells and "154****" in cells
