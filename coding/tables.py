@@ -148,11 +148,22 @@ def neutralise_frame(frame: pd.DataFrame, *, index: bool = False) -> pd.DataFram
     for position in range(result.shape[1]):
         column = result.iloc[:, position]
         if column.dtype == object or pd.api.types.is_string_dtype(column):
-            result.isetitem(position, column.map(neutralise_formula))
+            result.isetitem(position, _neutralise_column(column))
     result.columns = [neutralise_formula(name) for name in result.columns]
     if index:
         result.index = result.index.map(neutralise_formula)
     return result
+
+
+def _neutralise_column(column: pd.Series) -> pd.Series:
+    # Vectorised: a million coded answers are written in seconds, and nearly none is formula-like.
+    try:
+        risky = column.str.startswith(FORMULA_STARTS, na=False)
+    except AttributeError:  # no text in the column at all
+        return column
+    if not risky.any():
+        return column
+    return column.mask(risky, "'" + column[risky].astype(str))
 
 
 class CsvForExcel:
