@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -62,6 +63,11 @@ def throwaway_pg() -> Iterator[ThrowawayPostgres]:
         pytest.skip("the PostgreSQL server binaries (initdb, pg_ctl) are not installed; apt-get install postgresql")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         pytest.skip("initdb refuses root and runuser is missing to run it as the postgres user")
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("initdb refuses root and there is no postgres system user to run it as")
     server = ThrowawayPostgres(bin_dir)
     try:
         server.start()
