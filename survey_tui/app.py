@@ -11,11 +11,13 @@ from textual.app import App
 
 from survey_tui.model.questionnaire import Questionnaire
 from survey_tui.outbox import Outbox, default_spool_dir
+from survey_tui.settings import Settings
 from survey_tui.store import Store
 
 T = TypeVar("T")
 
 DEFAULT_MAX_ATTEMPTS = 5
+ROLE_LABELS = {"agent": "坐席", "supervisor": "主管", "researcher": "研究员"}
 
 
 class SurveyApp(App[None]):
@@ -36,8 +38,12 @@ class SurveyApp(App[None]):
         spool_dir: Path | None = None,
         flush_seconds: float = 3.0,
         review_as: str | None = None,
+        role: str = "agent",
     ) -> None:
         super().__init__()
+        self.settings = Settings(role, "the app's settings")
+        if review_as is not None:
+            self.settings.require("review")
         self.review_as = review_as
         self.store = store
         self.questionnaire = questionnaire
@@ -48,7 +54,7 @@ class SurveyApp(App[None]):
         spool_dir = spool_dir or default_spool_dir()
         self.outbox = Outbox(store, spool_dir / f"spool-{_safe(agent)}.jsonl")
         self.questionnaire_ids: dict[str, int] = {}
-        self.sub_title = f"坐席 {agent}"
+        self.sub_title = f"{ROLE_LABELS[role]} {agent}"
 
     def on_mount(self) -> None:
         from survey_tui.screens import QueueScreen
@@ -95,8 +101,13 @@ def make_app(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     spool_dir: Path | None = None,
     review: bool = False,
+    role: str = "agent",
 ) -> SurveyApp:
-    """The one factory of the app, for the CLI and for the tests; `review` opens the review screen."""
+    """The one factory of the app, for the CLI and for the tests; `review` opens the review screen.
+
+    `role` (from the settings) decides what is offered beyond the agent's own work: the supervisor
+    view for supervisors and researchers, the review of codes for researchers.
+    """
     return SurveyApp(
         store,
         questionnaire,
@@ -105,4 +116,5 @@ def make_app(
         max_attempts=max_attempts,
         spool_dir=spool_dir,
         review_as=agent if review else None,
+        role=role,
     )

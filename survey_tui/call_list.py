@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import BinaryIO
 
 from survey_tui.privacy import mask_phone
 
@@ -359,11 +360,12 @@ def _detect_encoding(path: Path) -> str:
             head = handle.read(4)
             _check_magic(path, head, expected_zip=False)
             if head.startswith(codecs.BOM_UTF8):
+                _check_decodes(path, handle, "utf-8-sig")
                 return "utf-8-sig"
             if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                raise CallListError(
-                    f'{path}: the file is UTF-16 text (Excel\'s "Unicode Text"); save it as "CSV UTF-8" instead'
-                )
+                # Excel's "Unicode Text": UTF-16 with a byte-order mark, tab-separated.
+                _check_decodes(path, handle, "utf-16")
+                return "utf-16"
             for encoding in ("utf-8", "gb18030"):
                 handle.seek(0)
                 decoder = codecs.getincrementaldecoder(encoding)("strict")
@@ -375,10 +377,59 @@ def _detect_encoding(path: Path) -> str:
                     decoder.decode(b"", final=True)
                 except UnicodeDecodeError:
                     continue
+                if encoding == "gb18030":
+                    _refuse_mixed(path, handle)
                 return encoding
+            _refuse_mixed(path, handle)
     except OSError as exc:
         raise _opening_error(path, exc) from exc
     raise CallListError(f"{path}: the text encoding is not recognised; save the file as UTF-8 or GBK (GB18030)")
+
+
+def _check_decodes(path: Path, handle: BinaryIO, encoding: str) -> None:
+    """A file that announces its encoding with a byte-order mark must keep to it to the end."""
+    handle.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    line = 1
+    try:
+        while chunk := handle.read(_CHUNK):
+            try:
+                line += decoder.decode(chunk).count("\n")
+            except UnicodeDecodeError as exc:
+                line += chunk[: exc.start].decode(encoding, errors="replace").count("\n")
+                raise
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise CallListError(
+            f"{path}: starts as {encoding.upper().replace('-SIG', '')} text but has bytes that are not "
+            f"(near line {line}, {exc.reason}); save the whole file again in one encoding"
+        ) from exc
+
+
+# Two or more Chinese characters in UTF-8 (3 bytes each, lead E3-E9), which GBK text does not
+# produce by chance: a line that has them in a file that is not UTF-8 was pasted from elsewhere.
+_UTF8_CJK = re.compile(rb"(?:[\xe3-\xe9][\x80-\xbf]{2}){2,}")
+
+
+def _refuse_mixed(path: Path, handle: BinaryIO) -> None:
+    """GB18030 decodes nearly any bytes, so UTF-8 lines in a GBK file would become silent mojibake."""
+    handle.seek(0)
+    utf8_line = gbk_line = None
+    for number, raw in enumerate(handle, start=1):
+        if raw.isascii():
+            continue
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            gbk_line = gbk_line or number
+        else:
+            if _UTF8_CJK.search(raw):
+                utf8_line = utf8_line or number
+        if utf8_line and gbk_line:
+            raise CallListError(
+                f"{path}: mixes two text encodings: line {utf8_line} is UTF-8 and line {gbk_line} is GBK; "
+                "open it in Excel or WPS, check the Chinese text and save it again as CSV UTF-8"
+            )
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -397,7 +448,8 @@ def _read_csv(path: Path) -> CallList:
         with path.open(encoding=encoding, newline="") as handle:
             delimiter = _sniff_delimiter(handle.read(_SNIFF_CHARS))
             handle.seek(0)
-            reader = csv.reader(handle, delimiter=delimiter)
+            # strict: a quote never closed is an error, not a cell that swallows the rest of the file.
+            reader = csv.reader(handle, delimiter=delimiter, strict=True)
             return _build(path, encoding, _guard_csv(path, reader))
     except OSError as exc:
         raise _opening_error(path, exc) from exc
@@ -409,7 +461,8 @@ def _guard_csv(path: Path, reader: Iterator[list[str]]) -> Iterator[tuple[int, S
         for line, record in enumerate(reader, start=1):
             yield line, record
     except csv.Error as exc:
-        raise CallListError(f"{path}: line {line + 1}: malformed CSV ({exc})") from exc
+        hint = "; a quote (\") opened there is never closed" if "end of data" in str(exc) else ""
+        raise CallListError(f"{path}: line {line + 1}: malformed CSV ({exc}){hint}") from exc
 
 
 def _read_xlsx(path: Path) -> CallList:

@@ -14,7 +14,15 @@ import click
 from survey_tui import __version__
 from survey_tui.cli_coding import COMMANDS
 from survey_tui.cli_research import COMMANDS as RESEARCH_COMMANDS
-from survey_tui.cli_support import Failure, NothingToClaim, db_option, open_store, user_errors
+from survey_tui.cli_support import (
+    Failure,
+    NothingToClaim,
+    db_option,
+    disclose_pii,
+    open_store,
+    settings,
+    user_errors,
+)
 
 QUEUE_HEADERS = ("id", "phone", "name", "branch", "disconnected", "package", "status", "attempts", "callback")
 
@@ -165,6 +173,8 @@ def sample_import(ctx: click.Context, file: str, show_skipped: bool) -> None:
         click.echo(f"  skipped {row.detail}")
     if len(shown) < len(report.skipped):
         click.echo(f"  ... {len(report.skipped) - len(shown)} more (--show-skipped lists them)")
+    if report.unusable:
+        raise Failure(f"{file}: no row of the file can be called; nothing was imported")
 
 
 # -- cases --------------------------------------------------------------------------------------
@@ -197,10 +207,14 @@ def case_list(
     include_pii: bool,
 ) -> None:
     """Print the queue: due callbacks first, then the list in order."""
+    from coding.tables import neutralise_formula
     from survey_tui.textable import format_table
 
     store = open_store(ctx)
     cases = store.list_cases(status=list(status) or None, agent=agent, limit=limit)
+    if include_pii:
+        what = {"cases": len(cases), "status": list(status), "agent": agent, "limit": limit, "format": fmt}
+        disclose_pii(ctx, store, "case list", what)
     records = [case.to_dict(include_pii=include_pii) for case in cases]
     if fmt == "json":
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
@@ -223,7 +237,7 @@ def case_list(
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(QUEUE_HEADERS)
-        writer.writerows(rows)
+        writer.writerows([[neutralise_formula(cell) for cell in row] for row in rows])
         # Excel opens UTF-8 CSV correctly only with a byte-order mark.
         click.echo("\ufeff" + buffer.getvalue(), nl=False)
         return
@@ -243,6 +257,9 @@ def case_claim(ctx: click.Context, agent: str, include_pii: bool) -> None:
     claimed = store.claim_next_case(agent)
     if claimed is None:
         raise NothingToClaim("no case is waiting to be called")
+    if include_pii:
+        # An agent may see the number of the customer they are to call, as on the call screen.
+        disclose_pii(ctx, store, "case claim", {"case": claimed.id, "agent": agent}, permission=False)
     click.echo(json.dumps(claimed.to_dict(include_pii=include_pii), ensure_ascii=False))
 
 
@@ -337,6 +354,10 @@ def run_app(
     from survey_tui.model import load_questionnaire
     from survey_tui.resources import find_questionnaire, shipped_dir
 
+    role = settings(ctx)
+    if review:
+        role.require("review")
+
     questionnaire = load_questionnaire(find_questionnaire(questionnaire_name), language=language)
     staff = load_questionnaire(find_questionnaire(staff_name), language=language)
     store = open_store(ctx)
@@ -354,6 +375,7 @@ def run_app(
         max_attempts=max_attempts,
         spool_dir=Path(spool_dir) if spool_dir else None,
         review=review,
+        role=role.role,
     )
     app.run()
 
@@ -401,6 +423,39 @@ def db_upgrade(ctx: click.Context) -> None:
     """Create the store, or upgrade an older one in place (a SQLite file is backed up first)."""
     store = open_store(ctx)
     click.echo(f"{store.location} is at schema {store.schema_revision()}")
+
+
+@cli.command()
+@db_option
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="The newest N entries.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+@user_errors
+def audit(ctx: click.Context, limit: int, fmt: str) -> None:
+    """Who was shown or exported full phone numbers and accounts (--include-pii): when, where, what.
+
+    Needs the supervisor or researcher role.
+    """
+    from survey_tui.textable import format_table
+
+    settings(ctx).require("audit")
+    store = open_store(ctx)
+    entries = store.pii_audit(limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps(entries, ensure_ascii=False, indent=2, default=str))
+        return
+    rows = [
+        [
+            entry["at"].astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            entry["user"],
+            entry["role"],
+            entry["host"] or "",
+            entry["command"],
+            json.dumps(entry["what"], ensure_ascii=False),
+        ]
+        for entry in entries
+    ]
+    click.echo(format_table(("when", "user", "role", "host", "command", "what"), rows))
 
 
 for _command in (*COMMANDS, *RESEARCH_COMMANDS):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from datetime import date
@@ -10,7 +11,7 @@ from typing import Any
 import click
 
 from coding.ids import REASONS
-from survey_tui.cli_support import db_option, open_store, user_errors
+from survey_tui.cli_support import db_option, disclose_pii, open_store, user_errors
 
 SIMULATED_DB = "churn-survey-simulated.db"
 
@@ -76,6 +77,7 @@ def tally(
 ) -> None:
     """Reasons, competitors, why they chose them, q4-q6, cross-tabs with chi-square, call outcomes
     and AAPOR response rates, from the completed disconnect interviews of the store."""
+    from coding.tables import neutralise_frame
     from survey_tui.analysis import tables
 
     store = open_store(ctx)
@@ -101,7 +103,8 @@ def tally(
         heading = f"# {name}" + (f" (n={table.attrs['n']})" if table.attrs.get("n") is not None else "")
         if fmt == "csv":
             buffer = io.StringIO()
-            table.to_csv(buffer, index=name.startswith("reasons_by_"), lineterminator="\n")
+            crossed = name.startswith("reasons_by_")
+            neutralise_frame(table, index=crossed).to_csv(buffer, index=crossed, lineterminator="\n")
             click.echo(heading)
             click.echo(buffer.getvalue())
             continue
@@ -179,6 +182,16 @@ def export(
     ]
     if fmt in ("xlsx", "json"):
         datasets += summary_datasets(store, questionnaire, filters)
+    if include_pii:
+        # Recorded before a byte is written: an export with full numbers never goes unaccounted.
+        what = {
+            "format": fmt,
+            "output": str(Path(output).resolve()),
+            "interviews": len(datasets[0].frame),
+            "call_attempts": len(datasets[1].frame),
+            "filters": {k: str(v) for k, v in dataclasses.asdict(filters).items() if v is not None},
+        }
+        disclose_pii(ctx, store, "export", what)
     try:
         written = exports.write(fmt, datasets, Path(output))
     except (ValueError, OSError) as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -40,13 +41,14 @@ def user_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from survey_tui.call_list import CallListError
         from survey_tui.model import QuestionnaireError
+        from survey_tui.settings import SettingsError
         from survey_tui.store import StoreError, StoreUnavailable
 
         try:
             return command(*args, **kwargs)
         except StoreUnavailable as error:
             raise DatabaseUnavailable(str(error)) from error
-        except (StoreError, CallListError) as error:
+        except (StoreError, CallListError, SettingsError) as error:
             raise Failure(str(error)) from error
         except QuestionnaireError as error:
             raise Failure(f"the questionnaire has problems:\n{error}") from error
@@ -85,3 +87,31 @@ def db_option(command: F) -> F:
         callback=remember,
         help="SQLite file or postgresql:// URL (overrides the global --db).",
     )(command)
+
+
+def settings(ctx: click.Context) -> Any:
+    """The user's settings (role), read once per command."""
+    from survey_tui.settings import load_settings
+
+    ctx.ensure_object(dict)
+    if "settings" not in ctx.obj:
+        ctx.obj["settings"] = load_settings()
+    return ctx.obj["settings"]
+
+
+def disclose_pii(
+    ctx: click.Context, store: Any, command: str, what: dict[str, Any], *, permission: bool = True
+) -> None:
+    """Check the role (unless `permission` is False) and record in the store's audit that full
+    phone numbers and accounts are about to leave it; nothing is shown or written if this fails."""
+    import getpass
+    import socket
+
+    current = settings(ctx)
+    if permission:
+        current.require("include_pii")
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container): the number still says who
+        user = f"uid {os.getuid()}"
+    store.record_pii_disclosure(user=user, role=current.role, host=socket.gethostname(), command=command, what=what)

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from coding.ids import COMPETITORS, REASONS
+from coding.normalize import mask_phones
 from survey_tui.analysis import Filters, respondents, tables
 from survey_tui.exports import Dataset, Variable
 from survey_tui.model.dispositions import outcome
@@ -57,11 +58,12 @@ def interview_dataset(
                 out[name] = [int(isinstance(v, list) and choice.code in v) for v in values]
                 variables.append(Variable(name, f"{question.text} {choice.label}", YES_NO))
         elif qid in frame:
-            out[qid] = values.to_numpy()
+            free_text = question.type in (QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT)
+            out[qid] = [_text(v, include_pii) for v in values] if free_text else values.to_numpy()
             labels = {c.code: c.label for c in question.choices} if question.is_choice else {}
             variables.append(Variable(qid, question.text, labels))
         if f"{qid}_other" in frame:
-            out[f"{qid}_other"] = frame[f"{qid}_other"].to_numpy()
+            out[f"{qid}_other"] = [_text(v, include_pii) for v in frame[f"{qid}_other"]]
             variables.append(Variable(f"{qid}_other", f"{question.text}（其他，请注明）"))
         if f"{qid}_special" in frame:
             out[f"{qid}_special"] = frame[f"{qid}_special"].to_numpy()
@@ -92,7 +94,7 @@ def outcome_dataset(store: Store, *, include_pii: bool = False) -> Dataset:
                 "started_at": pd.Timestamp(row["started_at"]).tz_convert(None),
                 "outcome": row["outcome"],
                 "aapor_code": row["aapor_code"],
-                "note": row["note"],
+                "note": _text(row["note"], include_pii),
             }
             for row in attempts.to_dict("records")
         ]
@@ -114,6 +116,11 @@ def outcome_dataset(store: Store, *, include_pii: bool = False) -> Dataset:
         Variable("note", "备注"),
     ]
     return Dataset("call_attempts", frame, variables)
+
+
+def _text(value: Any, include_pii: bool) -> Any:
+    """Free text as typed, with phone numbers said in it masked unless `include_pii`."""
+    return mask_phones(value) if isinstance(value, str) and not include_pii else value
 
 
 def _label(code: Any) -> str:

@@ -22,6 +22,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from coding.tables import is_formula_like, neutralise_frame
+
 FORMATS = ("csv", "xlsx", "sav", "dta", "json")
 VARIABLES_SHEET = "variables"
 
@@ -70,7 +72,8 @@ def write_csv(dataset: Dataset, path: Path) -> Path:
     """UTF-8 with a byte-order mark, which Excel needs to open Chinese text correctly; no index column."""
     _check(dataset)
     with _private_file(path) as temporary:
-        dataset.frame.to_csv(temporary, index=False, encoding="utf-8-sig")
+        # =HYPERLINK(...) typed by a customer or found in a call list stays text in Excel.
+        neutralise_frame(dataset.frame).to_csv(temporary, index=False, encoding="utf-8-sig")
     return path
 
 
@@ -327,6 +330,9 @@ def _set_cell(cell: Any, value: Any) -> None:
         cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
         # openpyxl turns text starting with "=" into a formula; an answer must stay text, never run in Excel.
         cell.data_type = "s"
+        if is_formula_like(value):
+            # Excel's own "this is text" mark: the text is shown as typed and stays text when edited.
+            cell.quotePrefix = True
         return
     cell.value = value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -9,6 +10,23 @@ from survey_tui.model import flow
 from survey_tui.model.questionnaire import Answer, Choice, Question, Questionnaire
 from survey_tui.outbox import Outbox
 from survey_tui.store import StoredAnswer
+
+# Control characters other than newline and tab come from pasting (terminal colour codes, a
+# stray bell or NUL); they are invisible to the agent and would only reach the exports.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def typed_text(text: str) -> str:
+    """Text as the agent sees it: line breaks as \\n, invisible control characters dropped."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _cleaned(answer: Answer) -> Answer:
+    value = typed_text(answer.value) if isinstance(answer.value, str) else answer.value
+    other = typed_text(answer.other_text) if answer.other_text is not None else None
+    if value == answer.value and other == answer.other_text:
+        return answer
+    return Answer(value.strip() or None if isinstance(value, str) else value, answer.special, other)
 
 
 @dataclass(frozen=True)
@@ -103,6 +121,7 @@ class InterviewSession:
         if not question.takes_answer:
             self.show(flow.next_question(self.questionnaire, self.answers, after=question.id))
             return SaveResult()
+        answer = _cleaned(answer)
         problem = flow.validate(question, answer, self.answers)
         if problem:
             return SaveResult(problem)
@@ -126,7 +145,9 @@ class InterviewSession:
     def save_draft(self, text: str) -> bool:
         """Keep text still being typed (long answers); True when it reached the store."""
         question = self.current
-        if question is None or self.drafts.get(question.id) == text:
+        text = typed_text(text)
+        if question is None or self.drafts.get(question.id) == text or len(text) > flow.MAX_TEXT_CHARS:
+            # Past the limit the answer will be refused anyway; the agent is told when moving on.
             return True
         self.drafts[question.id] = text
         return self.outbox.save_answer(

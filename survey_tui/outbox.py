@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,8 +61,8 @@ def _serialise(pending: Pending) -> str:
 
 
 def _append_synced(path: Path, line: str) -> None:
-    """Append one line and make sure it is on disk before returning (owner-only file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Append one line and make sure it is on disk before returning (owner-only file and folder)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         os.write(descriptor, (line + "\n").encode("utf-8"))
@@ -97,6 +98,9 @@ class Outbox:
         return self.submit("finish_interview", interview_id=interview_id, status=status, **options)
 
     def record_attempt(self, case_id: int, agent: str, outcome: str, **options: Any) -> bool:
+        # An attempt is not idempotent by itself; its id makes a replay of a write that did reach
+        # the database (its reply lost with the connection) change nothing.
+        options.setdefault("request_id", uuid.uuid4().hex)
         return self.submit("record_attempt", case_id=case_id, agent=agent, outcome=outcome, **options)
 
     def submit(self, operation: str, **arguments: Any) -> bool:

@@ -14,6 +14,7 @@ SKIP_REASONS = {
     "duplicate_in_file": "duplicate in the file",
     "already_listed": "already on the call list",
     "empty_row": "empty row",
+    "field_too_long": "a field too long",
 }
 
 
@@ -29,6 +30,11 @@ class ImportReport:
 
     def skipped_by_reason(self) -> dict[str, int]:
         return dict(Counter(row.reason for row in self.skipped))
+
+    @property
+    def unusable(self) -> bool:
+        """Rows were there but not one can be called (a re-import of a known list is fine)."""
+        return self.imported == 0 and bool(self.skipped) and all(row.reason != "already_listed" for row in self.skipped)
 
     def summary(self) -> str:
         parts = [f"imported {self.imported} case(s) from {self.path.name}"]

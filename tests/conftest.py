@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +16,19 @@ from coding.codebook import load_codebook
 from coding.coder import Coder, train_model
 from coding.corpus import load_corpus
 from survey_tui.store import Store, resolve_url
+from tests import pg_server
+from tests.pg_server import ThrowawayPostgres
 
 PG_ENV = "CHURN_SURVEY_TEST_PG"
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def agent_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts as a plain agent, whatever the settings of the machine running it."""
+    monkeypatch.delenv("CHURN_SURVEY_ROLE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-config"))
+    monkeypatch.delenv("CHURN_SURVEY_SETTINGS", raising=False)
 
 
 def pg_base_url() -> str:
@@ -41,6 +53,38 @@ def pg_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema_name}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def throwaway_pg() -> Iterator[ThrowawayPostgres]:
+    """A PostgreSQL server of the tests' own, which a test may stop and start (never the shared one)."""
+    bin_dir = pg_server.binaries()
+    if bin_dir is None:
+        pytest.skip("the PostgreSQL server binaries (initdb, pg_ctl) are not installed; apt-get install postgresql")
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        pytest.skip("initdb refuses root and runuser is missing to run it as the postgres user")
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("initdb refuses root and there is no postgres system user to run it as")
+    server = ThrowawayPostgres(bin_dir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def throwaway_db(throwaway_pg: ThrowawayPostgres) -> Iterator[str]:
+    """A fresh database on the throwaway server (server running); its URL, password included."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(resolve_url(throwaway_pg.url()), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    yield throwaway_pg.url(database=name)
 
 
 @pytest.fixture

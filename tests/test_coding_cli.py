@@ -210,6 +210,7 @@ async def test_review_screen_stores_a_human_code(sqlite_url: str, tmp_path: Path
             staff_questionnaire=staff,
             spool_dir=tmp_path,
             review=True,
+            role="researcher",
         )
         async with app.run_test(size=(100, 32)) as pilot:
             await until(pilot, lambda: isinstance(app.screen, ReviewScreen))

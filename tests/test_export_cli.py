@@ -80,7 +80,8 @@ def test_spss_and_stata_exports_carry_question_and_choice_labels(survey: str, tm
         assert (frame["reason_price"] == "是").sum() == reason_counts(survey)["price"]
 
 
-def test_json_export_and_pii_only_on_request(survey: str, tmp_path: Path) -> None:
+def test_json_export_and_pii_only_on_request(survey: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHURN_SURVEY_ROLE", "researcher")
     output = tmp_path / "survey.json"
     run("export", "--db", survey, "--format", "json", "--output", str(output), "--include-pii")
     payload = json.loads(output.read_text("utf-8"))

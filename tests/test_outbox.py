@@ -100,6 +100,7 @@ def test_while_the_store_is_down_the_answer_waits_in_a_private_synced_spool(
     assert "connection refused" in (outbox.last_error or "")
     assert spool.exists()
     assert spool.stat().st_mode & 0o777 == 0o600
+    assert spool.parent.stat().st_mode & 0o777 == 0o700  # the folder lists no one else's answers
     text = spool.read_text("utf-8")
     assert "移动送的宽带，电信太贵了" in text  # readable Chinese, not \u escapes
     [record] = spool_records(spool)
@@ -392,3 +393,40 @@ def test_two_threads_flushing_at_once_apply_each_write_once(
 
     assert len(flaky.attempts_for(case_id)) == 1
     assert outbox.pending == 0
+
+
+class LostReplyStore(FlakyStore):
+    """The commit reaches the database, then the connection dies before the reply arrives."""
+
+    lose_next_reply = False
+
+    def record_attempt(self, *args: Any, **kwargs: Any) -> Any:
+        stored = super().record_attempt(*args, **kwargs)
+        if self.lose_next_reply:
+            self.lose_next_reply = False
+            raise StoreUnavailable(f"cannot use the database {self.location}: server closed the connection")
+        return stored
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["retried", "replayed-after-restart"])
+def test_a_call_attempt_whose_reply_was_lost_is_stored_once(
+    sqlite_url: str, spool: Path, restart: bool
+) -> None:
+    store = LostReplyStore.open(sqlite_url)
+    try:
+        store.import_cases(rows(1))
+        case = store.claim_next_case("a1")
+        assert case is not None
+        outbox = Outbox(store, spool)
+        store.lose_next_reply = True
+        started = datetime.now(UTC)
+        assert not outbox.record_attempt(case.id, "a1", "no_answer", aapor_code="3.13", started_at=started)
+        assert outbox.pending == 1  # the agent was told it waits locally
+        if restart:
+            outbox = Outbox(store, spool)
+        assert outbox.flush() == 0
+        attempts = store.attempts_for(case.id)
+        assert [a["outcome"] for a in attempts] == ["no_answer"]
+        assert store.get_case(case.id).attempts == 1
+    finally:
+        store.close()

@@ -441,7 +441,7 @@ async def test_supervisor_sees_rates_per_agent(store: Store, new_app) -> None:  
     store.record_attempt(first.id, "a1", "complete", aapor_code="1.1", started_at=datetime.now(UTC), final=True)
     second = store.claim_next_case("a2")
     store.record_attempt(second.id, "a2", "refusal", aapor_code="2.11", started_at=datetime.now(UTC), final=True)
-    app = new_app(store)
+    app = new_app(store, role="supervisor")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("v")
         await until(pilot, on(app, SupervisorScreen))

@@ -11,6 +11,9 @@ from typing import Any
 from survey_tui.model.placeholders import fill
 from survey_tui.model.questionnaire import Answer, Choice, Question, Questionnaire, QuestionType
 
+# A long interview answer is some thousands of characters; far more is a paste gone wrong.
+MAX_TEXT_CHARS = 100_000
+
 
 def condition_values(answers: Mapping[str, Answer]) -> dict[str, Any]:
     """Answers as conditions see them: a special answer counts as no answer."""
@@ -216,6 +219,8 @@ def _check_type(question: Question, value: Any, other_text: str | None) -> str |
         return None
     if not isinstance(value, str):
         return "text is expected"
+    if len(value) > MAX_TEXT_CHARS:
+        return f"the answer has {len(value):,} characters; at most {MAX_TEXT_CHARS:,} are kept, shorten it"
     return None
 
 

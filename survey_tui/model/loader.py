@@ -12,7 +12,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from survey_tui.model.conditions import Condition, ConditionSyntaxError, parse_condition
 from survey_tui.model.placeholders import PlaceholderError, placeholder_names
@@ -32,6 +33,8 @@ from survey_tui.model.questionnaire import (
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Spreadsheets are read as XLSForm (survey_tui.model.xlsform); anything else as YAML.
 XLSFORM_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+# A questionnaire of a few hundred questions is some tens of KiB; more is a mistake (a data file).
+MAX_FILE_BYTES = 512 * 1024
 _TOP_KEYS = {"id", "version", "title", "description", "settings", "special_answers", "questions"}
 _QUESTION_KEYS = {
     "id",
@@ -590,24 +593,44 @@ def _question_ids(data: Any) -> Iterator[str]:
 
 
 def _read(path: Path) -> tuple[Questionnaire | None, list[Problem]]:
+    def failed(line: int, message: str) -> tuple[None, list[Problem]]:
+        return None, [Problem(str(path), line, None, message)]
+
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            # Parsing keeps every line's position: megabytes of YAML would take minutes.
+            limit = MAX_FILE_BYTES // 1024
+            return failed(1, f"the file is {size / 1024:,.0f} KiB; a questionnaire is at most {limit} KiB")
         raw = path.read_bytes()
     except OSError as error:
-        return None, [Problem(str(path), 0, None, f"cannot read the file: {error.strerror}")]
+        return failed(0, f"cannot read the file: {error.strerror}")
     try:
         source = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        return None, [Problem(str(path), line, None, "the file is not UTF-8 encoded")]
+        return failed(raw[: error.start].count(b"\n") + 1, "the file is not UTF-8 encoded")
     yaml = YAML(typ="rt")
     try:
         data = yaml.load(source)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
-        return None, [Problem(str(path), line, None, f"YAML syntax: {error.problem or error}")]
+        return failed(line, f"YAML syntax: {error.problem or error}")
+    except ReaderError as error:
+        line = source[: error.position].count("\n") + 1
+        code = error.character if isinstance(error.character, int) else ord(str(error.character)[:1] or " ")
+        return failed(line, f"the control character U+{code:04X} is not allowed in YAML; remove it")
+    except YAMLError as error:
+        return failed(1, f"YAML syntax: {error}")
+    except RecursionError:
+        return failed(1, "lists or mappings are nested too deeply")
+    if data is None:
+        return failed(1, "the file is empty: it needs id, version, title and questions")
     reader = _Reader(path, set(_question_ids(data)))
-    questionnaire = reader.read(data)
+    try:
+        questionnaire = reader.read(data)
+    except RecursionError:
+        return failed(1, "lists or mappings are nested too deeply")
     if questionnaire is None:
         return None, reader.problems
     return replace(questionnaire, content_hash=hashlib.sha256(raw).hexdigest()), []

@@ -91,7 +91,13 @@ class InterviewScreen(Screen[Result]):
         yield Footer()
 
     def on_mount(self) -> None:
-        stored = self.survey.store.answers_for(self.interview_id)
+        try:
+            stored = self.survey.store.answers_for(self.interview_id)
+        except StoreError as error:
+            # The database went away between opening the interview and reading its answers.
+            self.app.notify(f"无法打开访问：{error}", severity="error")
+            self.dismiss(None)
+            return
         self.session = InterviewSession(self.questionnaire, self.survey.outbox, self.interview_id, stored)
         self.session.start()
         self.set_interval(DRAFT_SECONDS, self.save_draft)

@@ -117,8 +117,10 @@ class QueueScreen(Screen[None]):
         store, agent = self.survey.store, self.survey.agent
         message = self.query_one("#message", Static)
         try:
-            held = await self.survey.in_thread(store.list_cases, status="claimed", agent=agent)
-            case = held[0] if held else await self.survey.in_thread(store.claim_next_case, agent)
+            # Only a case claimed by this agent: one they booked a callback for may be with a colleague now.
+            case = await self.survey.in_thread(store.held_case, agent)
+            if case is None:
+                case = await self.survey.in_thread(store.claim_next_case, agent)
         except StoreError as error:
             message.update(f"无法领取客户：{error}")
             return
@@ -128,12 +130,24 @@ class QueueScreen(Screen[None]):
         message.update("")
         self.app.push_screen(CallScreen(case))
 
-    def action_staff_interview(self) -> None:
+    async def action_staff_interview(self) -> None:
         from survey_tui.screens.interview_screen import InterviewScreen
 
         survey = self.survey
         questionnaire = survey.staff_questionnaire
-        questionnaire_id = survey.questionnaire_ids[questionnaire.id]
+        try:
+            interview_id, resumed = await survey.in_thread(self._staff_interview)
+        except StoreError as error:
+            self.query_one("#message", Static).update(f"无法开始员工访谈：{error}")
+            return
+        if resumed:
+            self.notify(f"继续未完成的员工访谈 #{interview_id}")
+        self.app.push_screen(InterviewScreen(questionnaire, interview_id), self._staff_done)
+
+    def _staff_interview(self) -> tuple[int, bool]:
+        """This researcher's unfinished staff interview, reopened, else a new one: (id, resumed)."""
+        survey = self.survey
+        questionnaire_id = survey.questionnaire_ids[survey.staff_questionnaire.id]
         unfinished = [
             interview
             for interview in survey.store.list_interviews(agent=survey.agent)
@@ -142,21 +156,25 @@ class QueueScreen(Screen[None]):
             and interview.status != "complete"
         ]
         if unfinished:
-            interview_id = unfinished[-1].id
-            survey.store.resume_interview(interview_id)
-            self.notify(f"继续未完成的员工访谈 #{interview_id}")
-        else:
-            interview_id = survey.store.start_interview(questionnaire_id, survey.agent)
-        self.app.push_screen(InterviewScreen(questionnaire, interview_id), self._staff_done)
+            survey.store.resume_interview(unfinished[-1].id)
+            return unfinished[-1].id, True
+        return survey.store.start_interview(questionnaire_id, survey.agent), False
 
     def _staff_done(self, result: Any) -> None:
         if result is not None and result[0] == "complete":
             self.notify("员工访谈已完成并保存")
         self.refresh_queue()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Agents do not see the supervisor view (every agent's figures): the key is not even offered.
+        if action == "supervisor":
+            return self.survey.settings.allows("supervisor_view")
+        return True
+
     def action_supervisor(self) -> None:
         from survey_tui.screens.supervisor_screen import SupervisorScreen
 
+        self.survey.settings.require("supervisor_view")
         self.app.push_screen(SupervisorScreen())
 
     def action_refresh(self) -> None:

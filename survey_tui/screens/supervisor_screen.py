@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from survey_tui.model.dispositions import EDITION
+from survey_tui.store import StoreError
 from survey_tui.supervisor import progress_by_agent
 from survey_tui.widgets import StatusLine
 
@@ -45,8 +46,13 @@ class SupervisorScreen(Screen[None]):
     def action_refresh(self) -> None:
         survey = cast("SurveyApp", self.app)
         table = self.query_one("#agents", DataTable)
+        try:
+            lines = progress_by_agent(survey.store)
+        except StoreError as error:
+            self.query_one("#edition", Static).update(f"无法读取进度：{error}")
+            return
         table.clear()
-        for line in progress_by_agent(survey.store):
+        for line in lines:
             rates = line.rates
             table.add_row(
                 line.agent,

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 # The Alembic revision these tables correspond to; a test keeps it equal to the migrations' head.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -89,6 +89,9 @@ call_attempts = sa.Table(
     sa.Column("aapor_code", sa.String(10)),
     sa.Column("note", sa.Text),
     sa.Column("callback_at", UTCDateTime),
+    # The outbox's id of the write: a retry after a commit whose reply was lost adds nothing.
+    sa.Column("request_id", sa.String(36)),
+    sa.UniqueConstraint("request_id", name="uq_call_attempt_request"),
 )
 
 interviews = sa.Table(
@@ -139,4 +142,19 @@ answer_codes = sa.Table(
     sa.Column("confidence", sa.Float),
     sa.Column("coded_at", UTCDateTime, nullable=False),
     sa.Column("needs_review", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+# Every time full phone numbers or account ids left the store on request (`--include-pii`):
+# who (the operating-system user and the role of the settings), when, on which host, and what.
+pii_audit = sa.Table(
+    "pii_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("user", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("host", sa.String(100)),
+    sa.Column("command", sa.String(32), nullable=False),
+    sa.Column("what", sa.JSON, nullable=False),
+    sa.Index("ix_pii_audit_at", "at"),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,8 +31,15 @@ T = TypeVar("T")
 # How long a SQLite writer waits for another one before the store reports the file as locked.
 SQLITE_BUSY_SECONDS = 15.0
 INTERVIEW_STATUSES = ("in_progress", "complete", "break_off")
+# Our Alembic revisions are numbered 0001, 0002, ...; anything else was written by another program.
+_OUR_REVISION = re.compile(r"\d{4}")
 CASE_STATUSES = ("pending", "claimed", "callback", "done")
 _IN_CHUNK = 500
+AGENT_ID_MAX: int = getattr(schema.cases.c.claimed_by.type, "length", None) or 64
+# Call-list fields and the longest text their columns take on PostgreSQL (SQLite does not check).
+_FIELD_LIMITS = {
+    name: getattr(schema.cases.c[name].type, "length", None) for name in ("account", "name", "branch", "package")
+}
 
 
 def utcnow() -> datetime:
@@ -137,18 +145,29 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _guarded(method: Callable[P, T]) -> Callable[P, T]:
-    """Turn driver errors into StoreUnavailable with a message that names the database."""
+    """Turn driver errors into store errors with a message that names the database: unavailable
+    (down, unreachable, locked: worth retrying) or refused (a value or a file the database rejects)."""
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return method(*args, **kwargs)
-        except sa.exc.OperationalError as error:
+        except sa.exc.DBAPIError as error:
             store = args[0]
             assert isinstance(store, Store)
-            raise store.unavailable(error) from error
+            raise store.translate(error) from error
 
     return wrapper
+
+
+def _is_outage(error: sa.exc.DBAPIError) -> bool:
+    """A connection lost or refused, a server shutting down, a file locked: retrying later can work."""
+    return isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError) or error.connection_invalidated
+
+
+def _first_line(error: sa.exc.DBAPIError) -> str:
+    text = str(error.orig).strip() if error.orig is not None else str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 class Store:
@@ -182,6 +201,11 @@ class Store:
         try:
             revision = store.schema_revision()
             if revision != schema.SCHEMA_REVISION:
+                if revision is not None and not _OUR_REVISION.fullmatch(revision):
+                    raise SchemaError(
+                        f"{display(url)} records schema '{revision}', which is not a churn-survey schema; "
+                        "it was made by another program, so it is left untouched"
+                    )
                 if revision is not None and revision > schema.SCHEMA_REVISION:
                     raise SchemaError(
                         f"{display(url)} has schema {revision}, newer than this program's "
@@ -189,10 +213,13 @@ class Store:
                     )
                 if not upgrade:
                     raise SchemaError(f"{display(url)} has schema {revision}; run `churn-survey db upgrade`")
+            if store.is_sqlite:
+                store._use_wal()
+            if revision != schema.SCHEMA_REVISION:
                 store.upgraded_from = store._migrate(revision)
-        except sa.exc.OperationalError as error:
+        except sa.exc.DBAPIError as error:
             engine.dispose()
-            raise store.unavailable(error) from error
+            raise store.translate(error) from error
         except BaseException:
             engine.dispose()
             raise
@@ -216,27 +243,51 @@ class Store:
         """Where the data is, safe to print (no password)."""
         return display(self.engine.url)
 
-    def unavailable(self, error: sa.exc.OperationalError) -> StoreUnavailable:
-        detail = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        if self.is_sqlite and "locked" in detail:
-            return StoreUnavailable(
-                f"the database file {self.location} is locked by another program "
-                f"(waited {self.busy_seconds:g} s); nothing was changed, try again"
+    def translate(self, error: sa.exc.DBAPIError) -> StoreError:
+        """The store error for a driver error: unavailable when retrying can help, else refused."""
+        detail = _first_line(error)
+        if self.is_sqlite and ("not a database" in detail or "malformed" in detail):
+            # Checked first: SQLite reports a damaged file as an OperationalError on some paths.
+            return StoreError(
+                f"{self.location} is not a usable SQLite database ({detail}): the file is damaged or is "
+                "something else; it is left untouched, restore it from a backup or choose another --db"
             )
-        return StoreUnavailable(f"cannot use the database {self.location}: {detail}")
+        if _is_outage(error):
+            if self.is_sqlite and "locked" in detail:
+                return StoreUnavailable(
+                    f"the database file {self.location} is locked by another program "
+                    f"(waited {self.busy_seconds:g} s); nothing was changed, try again"
+                )
+            return StoreUnavailable(f"cannot use the database {self.location}: {detail}")
+        return StoreError(f"the database {self.location} refused the change: {detail}")
 
     def schema_revision(self) -> str | None:
         """The schema revision recorded in the database; None for an empty one."""
         with self.engine.connect() as conn:
             inspector = sa.inspect(conn)
             if not inspector.has_table("alembic_version"):
-                if inspector.has_table("cases") or inspector.has_table("answers"):
+                # Any table at all means someone else's database: ours never lacks its version.
+                tables = inspector.get_table_names()
+                if tables:
                     raise SchemaError(
-                        f"{self.location} holds tables but no schema version; it was not made "
-                        "by churn-survey, so it is left untouched"
+                        f"{self.location} holds tables ({', '.join(sorted(tables)[:5])}) but no schema version; "
+                        "it was not made by churn-survey, so it is left untouched"
                     )
                 return None
             return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+    def _use_wal(self) -> None:
+        """Write-ahead logging: readers never block the writer, a commit is one append to the log.
+        Outside any transaction (SQLite refuses the switch inside one), on the raw connection."""
+        statement = "PRAGMA journal_mode=WAL"
+        raw = self.engine.raw_connection()
+        try:
+            raw.cursor().execute(statement)
+        except sqlite3.Error as error:
+            # The raw cursor's errors are not wrapped by SQLAlchemy; wrapped, they get our messages.
+            raise sa.exc.DBAPIError.instance(statement, None, error, sqlite3.Error) from error
+        finally:
+            raw.close()
 
     def _migrate(self, revision: str | None) -> str | None:
         """Upgrade to the newest schema; an existing SQLite file is backed up first."""
@@ -248,6 +299,7 @@ class Store:
     def _backup_sqlite(self, revision: str) -> Path:
         path = Path(self.engine.url.database or "")
         backup = path.with_name(f"{path.name}.schema{revision}.bak")
+        _create_private(backup)
         source = sqlite3.connect(path)
         try:
             target = sqlite3.connect(backup)
@@ -286,24 +338,29 @@ class Store:
             table.c.version == questionnaire.version,
             table.c.content_hash == questionnaire.content_hash,
         )
-        with self._write() as conn:
-            found = conn.execute(sa.select(table.c.id).where(key)).scalar()
-            if found is not None:
-                return int(found)
-            content = questionnaire.content
-            if content is None:
-                content = questionnaire.source.read_text("utf-8-sig") if questionnaire.source else ""
-            return _insert(
-                conn,
-                table.insert().values(
-                    name=questionnaire.id,
-                    version=questionnaire.version,
-                    title=questionnaire.title,
-                    content_hash=questionnaire.content_hash,
-                    content=content,
-                    registered_at=utcnow(),
-                ),
-            )
+        content = questionnaire.content
+        if content is None:
+            content = questionnaire.source.read_text("utf-8-sig") if questionnaire.source else ""
+        row = {
+            "name": questionnaire.id,
+            "version": questionnaire.version,
+            "title": questionnaire.title,
+            "content_hash": questionnaire.content_hash,
+            "content": content,
+        }
+        try:
+            with self._write() as conn:
+                found = conn.execute(sa.select(table.c.id).where(key)).scalar()
+                if found is not None:
+                    return int(found)
+                return _insert(conn, table.insert().values(**row, registered_at=utcnow()))
+        except sa.exc.IntegrityError:
+            # Agents starting at the same moment on PostgreSQL: another one registered it first.
+            with self._read() as conn:
+                found = conn.execute(sa.select(table.c.id).where(key)).scalar()
+            if found is None:
+                raise
+            return int(found)
 
     @_guarded
     def list_questionnaires(self) -> list[dict[str, Any]]:
@@ -348,6 +405,10 @@ class Store:
                         )
                     )
                     continue
+                too_long = _too_long(row)
+                if too_long:
+                    result.skipped.append(SkippedRow(row.line, "field_too_long", f"line {row.line}: {too_long}"))
+                    continue
                 fresh.append(
                     {
                         "phone": row.phone,
@@ -357,7 +418,7 @@ class Store:
                         "disconnect_date": date.fromisoformat(row.disconnect_date) if row.disconnect_date else None,
                         "package": row.package,
                         "extra": dict(row.extra),
-                        "source_file": source_file,
+                        "source_file": source_file[-260:] if source_file else None,
                         "source_line": row.line,
                         "imported_at": now,
                         "status": "pending",
@@ -376,8 +437,7 @@ class Store:
         Callbacks that are due come first (the agent's own appointments before others'), then
         cases never called or back in the queue, in list order.
         """
-        if not agent:
-            raise StoreError("an agent id is needed to claim a case")
+        _check_agent(agent)
         now = now or utcnow()
         cases = schema.cases
         due_callback = sa.and_(cases.c.status == "callback", cases.c.callback_at <= now)
@@ -403,6 +463,15 @@ class Store:
         )
         with self._write() as conn:
             row = conn.execute(statement).first()
+        return _case(row) if row is not None else None
+
+    @_guarded
+    def held_case(self, agent: str) -> Case | None:
+        """The case `agent` has claimed and not finished (after a crash it is taken up again)."""
+        cases = schema.cases
+        query = sa.select(cases).where(cases.c.status == "claimed", cases.c.claimed_by == agent).order_by(cases.c.id)
+        with self._read() as conn:
+            row = conn.execute(query.limit(1)).first()
         return _case(row) if row is not None else None
 
     @_guarded
@@ -434,15 +503,25 @@ class Store:
         callback_at: datetime | None = None,
         final: bool = False,
         max_attempts: int | None = None,
+        request_id: str | None = None,
     ) -> int:
         """Store one call attempt and move the case on: to a callback, done, or back in the queue.
 
         With `max_attempts`, the attempt that reaches it closes the case whatever its outcome
-        (the outcome then is the case's final one).
+        (the outcome then is the case's final one). With `request_id`, the same attempt given again
+        (a retry after a commit whose reply was lost) changes nothing and gives the stored id.
         """
         if final and callback_at is not None:
             raise StoreError("a final outcome cannot also set a callback")
+        _check_agent(agent)
+        note = _text(note)
         with self._write() as conn:
+            if request_id is not None:
+                done = conn.execute(
+                    sa.select(schema.call_attempts.c.id).where(schema.call_attempts.c.request_id == request_id)
+                ).scalar()
+                if done is not None:
+                    return int(done)
             attempts = conn.execute(sa.select(schema.cases.c.attempts).where(schema.cases.c.id == case_id)).scalar()
             if attempts is None:
                 raise StoreError(f"there is no case {case_id}")
@@ -460,6 +539,7 @@ class Store:
                     aapor_code=aapor_code,
                     note=note,
                     callback_at=callback_at,
+                    request_id=request_id,
                 ),
             )
             conn.execute(
@@ -593,6 +673,7 @@ class Store:
         interviewee: str | None = None,
         started_at: datetime | None = None,
     ) -> int:
+        _check_agent(agent)
         with self._write() as conn:
             return _insert(
                 conn,
@@ -600,7 +681,7 @@ class Store:
                     questionnaire_id=questionnaire_id,
                     agent=agent,
                     case_id=case_id,
-                    interviewee=interviewee,
+                    interviewee=_text(interviewee),
                     status="in_progress",
                     started_at=started_at or utcnow(),
                 ),
@@ -659,9 +740,9 @@ class Store:
         """
         answered_at = answered_at or utcnow()
         values = {
-            "value": answer.value if answer.special is None else None,
+            "value": _text(answer.value) if answer.special is None else None,
             "special": answer.special.value if answer.special is not None else None,
-            "other_text": answer.other_text,
+            "other_text": _text(answer.other_text),
         }
         table = schema.answers
         with self._write() as conn:
@@ -739,7 +820,7 @@ class Store:
             conn.execute(
                 schema.interviews.update()
                 .where(schema.interviews.c.id == interview_id)
-                .values(status=status, ended_at=ended_at or utcnow(), break_off_reason=reason)
+                .values(status=status, ended_at=ended_at or utcnow(), break_off_reason=_text(reason))
             )
 
     @_guarded
@@ -820,6 +901,36 @@ class Store:
             .select_from(attempts.join(cases, cases.c.id == attempts.c.case_id))
             .order_by(attempts.c.id)
         )
+        with self._read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    # -- the audit of personal data ---------------------------------------------------------
+
+    @_guarded
+    def record_pii_disclosure(
+        self, *, user: str, role: str, command: str, what: dict[str, Any], host: str | None = None
+    ) -> int:
+        """Note that full phone numbers or accounts leave the store: who, when, where, what."""
+        with self._write() as conn:
+            return _insert(
+                conn,
+                schema.pii_audit.insert().values(
+                    at=utcnow(),
+                    user=user[:64],
+                    role=role,
+                    host=host[:100] if host else None,
+                    command=command,
+                    what=what,
+                ),
+            )
+
+    @_guarded
+    def pii_audit(self, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """The audit of disclosures, newest first."""
+        table = schema.pii_audit
+        query = sa.select(table).order_by(table.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
         with self._read() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
@@ -938,6 +1049,31 @@ class Store:
             return [dict(row._mapping) for row in conn.execute(query)]
 
 
+def _too_long(row: CallListRow) -> str | None:
+    """Why a call-list row does not fit the store's columns, or None."""
+    for name, limit in _FIELD_LIMITS.items():
+        value = getattr(row, name)
+        if limit is not None and value is not None and len(value) > limit:
+            return f"the {name} has {len(value)} characters, at most {limit} fit; shorten it in the file"
+    return None
+
+
+def _check_agent(agent: str) -> None:
+    if not agent or not agent.strip():
+        raise StoreError("an agent id is needed")
+    if len(agent) > AGENT_ID_MAX:
+        raise StoreError(f"an agent id has at most {AGENT_ID_MAX} characters, not {len(agent)}")
+
+
+def _text(value: Any) -> Any:
+    """Text as typed, but without NUL, which PostgreSQL cannot store (SQLite drops it the same way)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_text(item) for item in value]
+    return value
+
+
 def _duration_ms(shown_at: datetime | None, answered_at: datetime) -> int | None:
     return int((answered_at - shown_at).total_seconds() * 1000) if shown_at is not None else None
 
@@ -977,6 +1113,13 @@ def _make_engine(url: URL, busy_seconds: float = SQLITE_BUSY_SECONDS) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
 
 
+def _create_private(file: Path) -> None:
+    """Owner-only from the first byte, whatever the umask: the file will hold phone numbers.
+    SQLite gives its -wal and -shm files the mode of the database file."""
+    os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(file, 0o600)
+
+
 def _sqlite_engine(url: URL, busy_seconds: float) -> Engine:
     path = url.database
     if path and path != ":memory:":
@@ -984,8 +1127,7 @@ def _sqlite_engine(url: URL, busy_seconds: float) -> Engine:
         if not file.parent.is_dir():
             raise StoreError(f"the folder {file.parent} for the database file does not exist")
         if not file.exists():
-            # Owner-only from the first byte: the file will hold phone numbers.
-            os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
+            _create_private(file)
     engine = sa.create_engine(url, connect_args={"timeout": busy_seconds})
 
     @event.listens_for(engine, "connect")
@@ -993,7 +1135,8 @@ def _sqlite_engine(url: URL, busy_seconds: float) -> Engine:
         # The driver's own transaction handling is switched off; BEGIN is ours (see below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # WAL is switched on by Store.open once the file is known to be ours (it is kept in the
+        # file); doing it here would rewrite the header of someone else's database.
         # FULL: a commit is on disk before the agent sees the next question, even on power loss.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
