@@ -95,31 +95,32 @@ class Coder:
     ) -> PendingCodes:
         """Begin coding `texts`; `result()` of what it returns gives the table of `code`.
 
-        Inside `pooled` the distinct texts not coded before go to the workers and this returns
-        at once; otherwise they are coded here and now.
+        Inside `pooled` the distinct texts not coded before go to the workers (which normalise
+        them too) and this returns at once; otherwise they are coded here and now.
         """
         count = len(texts)
         raw = pd.Series(list(texts), dtype=object).fillna("").astype(str)
         # factorize hashes; it never builds fixed-width arrays, so one huge answer costs only itself.
         raw_codes, raw_unique = pd.factorize(raw)
-        normalised_unique = pd.Series([normalize(text) for text in raw_unique], dtype=object)
-        inverse_codes, distinct = pd.factorize(normalised_unique)
-        inverse = inverse_codes[raw_codes] if count else np.zeros(0, dtype=int)
-        texts_distinct = list(distinct)
+        raw_distinct = list(raw_unique)
         if self._run is not None:
-            coded = self._run.start(texts_distinct)
+            coded = self._run.start(raw_distinct)
         else:
-            done = self.code_unique(texts_distinct)
+            done = self.code_raw(raw_distinct)
             coded = lambda: done  # noqa: E731
         return PendingCodes(
             self.codebook.reason_ids,
             coded,
-            inverse,
             raw_codes,
-            list(raw_unique),
+            raw_distinct,
             list(ids) if ids is not None else list(range(1, count + 1)),
             list(competitor_hints) if competitor_hints is not None else None,
         )
+
+    def code_raw(self, texts: list[str]) -> _Coded:
+        """Code distinct texts as typed: normalised, each normalised form coded once."""
+        codes, distinct = pd.factorize(pd.Series([normalize(text) for text in texts], dtype=object))
+        return self.code_unique(list(distinct)).take(codes)
 
     def code_unique(self, texts: list[str]) -> _Coded:
         """Code distinct normalised texts; the per-text work of `code`."""
@@ -202,6 +203,17 @@ class _Coded:
             flags.astype(int),
         )
 
+    def take(self, positions: np.ndarray) -> _Coded:
+        """The codes at `positions`, in that order."""
+        return _Coded(
+            [self.reasons[p] for p in positions],
+            [self.primary[p] for p in positions],
+            [self.competitor[p] for p in positions],
+            self.confidence[positions],
+            self.needs_review[positions],
+            self.flags[positions],
+        )
+
     @classmethod
     def concat(cls, parts: Sequence[_Coded]) -> _Coded:
         return cls(
@@ -219,27 +231,27 @@ class PendingCodes:
     """Answers being coded; `result()` waits for their codes and lays out the table of `Coder.code`."""
 
     reason_ids: tuple[str, ...]
+    # The codes of each distinct text as typed, and where each answer's text is among them.
     coded: Callable[[], _Coded]
-    inverse: np.ndarray
     raw_codes: np.ndarray
     raw_unique: list[str]
     ids: list[object]
     competitor_hints: list[object] | None
 
     def result(self) -> pd.DataFrame:
-        coded, inverse, raw_codes = self.coded(), self.inverse, self.raw_codes
-        count = len(raw_codes)
-        flags = coded.flags[inverse] if count else np.zeros((0, len(self.reason_ids)), dtype=int)
+        coded, at = self.coded(), self.raw_codes
+        count = len(at)
+        flags = coded.flags[at] if count else np.zeros((0, len(self.reason_ids)), dtype=int)
         texts = np.array([mask_phones(text) for text in self.raw_unique], dtype=object)
         result = pd.DataFrame(
             {
                 "id": self.ids,
-                "text": texts[raw_codes] if count else [],
-                "reasons": np.array(coded.reasons, dtype=object)[inverse] if count else [],
-                "primary_reason": np.array(coded.primary, dtype=object)[inverse] if count else [],
-                "competitor": np.array(coded.competitor, dtype=object)[inverse] if count else [],
-                "confidence": np.round(coded.confidence[inverse], 4) if count else [],
-                "needs_review": coded.needs_review[inverse] if count else [],
+                "text": texts[at] if count else [],
+                "reasons": np.array(coded.reasons, dtype=object)[at] if count else [],
+                "primary_reason": np.array(coded.primary, dtype=object)[at] if count else [],
+                "competitor": np.array(coded.competitor, dtype=object)[at] if count else [],
+                "confidence": np.round(coded.confidence[at], 4) if count else [],
+                "needs_review": coded.needs_review[at] if count else [],
             }
         )
         if self.competitor_hints is not None:

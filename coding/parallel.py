@@ -37,7 +37,7 @@ def _install(coder: Coder) -> None:
 
 def _code_in_worker(texts: list[str]) -> _Coded:
     assert _worker_coder is not None, "the worker was started without a coder"
-    return _worker_coder.code_unique(texts)
+    return _worker_coder.code_raw(texts)
 
 
 class CodingPool:
@@ -86,7 +86,7 @@ class CodingPool:
                     part = future.result()
                 except BrokenProcessPool:
                     self.close()
-            parts.append(part if part is not None else self.coder.code_unique(share))
+            parts.append(part if part is not None else self.coder.code_raw(share))
         return _Coded.concat(parts)
 
     def close(self) -> None:
@@ -105,7 +105,7 @@ class _Batch:
         if run.pool is not None and len(texts) >= PARALLEL_MIN:
             self.submitted = run.pool.submit(texts)
         else:
-            self.rows = run.coder.code_unique(texts).rows()
+            self.rows = run.coder.code_raw(texts).rows()
 
     def row(self, index: int) -> _CodedRow:
         if self.rows is None:
@@ -128,7 +128,7 @@ class CodingRun:
         self.memo: dict[str, tuple[_Batch, int]] = {}
 
     def start(self, texts: list[str]) -> Callable[[], _Coded]:
-        """Begin coding distinct texts; the function returned waits for and gives their codes."""
+        """Begin coding distinct texts as typed; the function returned waits for and gives their codes."""
         from coding.coder import _Coded
 
         memo = self.memo
