@@ -18,6 +18,7 @@ PARALLEL_MIN = 2000
 # Codes of distinct texts are kept for the rest of a run, up to this many (a few hundred bytes
 # each); past it the memo starts afresh, so memory stays bounded on any input.
 MEMO_LIMIT = 500_000
+WORKER_NICENESS = 10
 
 _worker_coder: Coder | None = None
 
@@ -33,6 +34,10 @@ def default_processes() -> int:
 def _install(coder: Coder) -> None:
     global _worker_coder
     _worker_coder = coder
+    if hasattr(os, "nice"):
+        # The process that started the run reads and writes for all the workers: when there are
+        # more processes than cores, it must not wait for a core behind them.
+        os.nice(WORKER_NICENESS)
 
 
 def _code_in_worker(texts: list[str]) -> _Coded:

@@ -10,7 +10,7 @@ import pandas as pd
 from coding.agreement import AgreementReport, agreement
 from coding.coder import Coder, PendingCodes
 from coding.ids import COMPETITORS
-from survey_tui.store import CodeRecord, Store
+from survey_tui.store import Store
 
 # The disconnect questionnaire: q3 is coded into reasons; the competitor comes from the structured
 # q1 answer when there is one, else from what was said in q2 or q3.
@@ -18,9 +18,6 @@ REASON_QUESTION = "q3_leave_reason"
 COMPETITOR_QUESTION = "q1_operator"
 COMPETITOR_TEXT_QUESTION = "q2_competitor_reason"
 AUTO = "auto"
-# Codes are stored this many per transaction (about 50 ms of writing), so agents writing meanwhile
-# never wait long.
-BATCH = 20_000
 CHUNK_ROWS = 100_000
 
 
@@ -90,30 +87,18 @@ def _store_codes(
                 competitors[i] = competitor
     reasons_column = coded["reasons"].tolist()
     reason_sets = {value: tuple(r for r in value.split(";") if r) for value in set(reasons_column)}
-    version = coder.version
-    records = [
-        CodeRecord(
-            answer_id=int(answer_id),
-            reasons=reason_sets[reasons],
-            source=AUTO,
-            competitor=competitor,
-            model_version=version,
-            confidence=float(confidence),
-            needs_review=bool(needs_review),
-        )
-        for answer_id, reasons, competitor, confidence, needs_review in zip(
-            coded["id"].tolist(),
-            reasons_column,
-            competitors,
-            coded["confidence"].tolist(),
-            coded["needs_review"].tolist(),
-            strict=True,
-        )
-    ]
-    for start in range(0, len(records), BATCH):
-        store.save_codes(records[start : start + BATCH])
-    report.coded += len(records)
-    report.needs_review += sum(record.needs_review for record in records)
+    needs_review = coded["needs_review"].tolist()
+    store.save_code_columns(
+        coded["id"].tolist(),
+        [reason_sets[value] for value in reasons_column],
+        source=AUTO,
+        competitors=competitors,
+        confidences=coded["confidence"].tolist(),
+        needs_review=needs_review,
+        model_version=coder.version,
+    )
+    report.coded += len(needs_review)
+    report.needs_review += sum(needs_review)
 
 
 def _structured_competitor(value: Any) -> str | None:
