@@ -754,9 +754,7 @@ class Store:
                 .values(status="in_progress", ended_at=None)
             )
 
-    @_guarded
-    def interview_rows(self, questionnaire_name: str | None = None) -> list[dict[str, Any]]:
-        """Every interview with its instrument and the case's fields (for tallies and exports)."""
+    def _interviews_query(self, questionnaire_name: str | None) -> sa.Select[Any]:
         interviews, cases, questionnaires = schema.interviews, schema.cases, schema.questionnaires
         query = (
             sa.select(
@@ -784,19 +782,29 @@ class Store:
         )
         if questionnaire_name is not None:
             query = query.where(questionnaires.c.name == questionnaire_name)
-        with self._read() as conn:
-            return _dicts(conn.execute(query))
+        return query
 
     @_guarded
-    def all_answers(self, questionnaire_name: str | None = None) -> list[dict[str, Any]]:
-        """Every confirmed answer: interview_id, answer_id, question_id, value, special, other_text."""
+    def interview_rows(self, questionnaire_name: str | None = None) -> list[dict[str, Any]]:
+        """Every interview with its instrument and the case's fields (for tallies and exports)."""
+        with self._read() as conn:
+            return _dicts(conn.execute(self._interviews_query(questionnaire_name)))
+
+    @_guarded
+    def interview_columns(self, questionnaire_name: str | None = None) -> dict[str, list[Any]]:
+        """`interview_rows` column by column: a million interviews take a fraction of the memory."""
+        with self._read() as conn:
+            return _columns(conn.execute(self._interviews_query(questionnaire_name)))
+
+    def _answers_query(self, questionnaire_name: str | None, question_id: str | None) -> sa.Select[Any]:
         answers, interviews, questionnaires = schema.answers, schema.interviews, schema.questionnaires
         query = (
             sa.select(
                 answers.c.interview_id,
                 answers.c.id.label("answer_id"),
                 answers.c.question_id,
-                answers.c.value,
+                # As JSON text, decoded once per distinct text (_decode_json): answers repeat.
+                sa.cast(answers.c.value, sa.Text).label("value"),
                 answers.c.special,
                 answers.c.other_text,
             )
@@ -810,20 +818,47 @@ class Store:
         )
         if questionnaire_name is not None:
             query = query.where(questionnaires.c.name == questionnaire_name)
-        with self._read() as conn:
-            return _dicts(conn.execute(query))
+        if question_id is not None:
+            query = query.where(answers.c.question_id == question_id)
+        return query
 
     @_guarded
-    def all_attempts(self) -> list[dict[str, Any]]:
-        """Every call attempt with the case's branch (for outcome tables and AAPOR rates)."""
+    def all_answers(self, questionnaire_name: str | None = None) -> list[dict[str, Any]]:
+        """Every confirmed answer: interview_id, answer_id, question_id, value, special, other_text."""
+        with self._read() as conn:
+            rows = _dicts(conn.execute(self._answers_query(questionnaire_name, None)))
+        values = _decode_json([row["value"] for row in rows])
+        for row, value in zip(rows, values, strict=True):
+            row["value"] = value
+        return rows
+
+    @_guarded
+    def answer_columns(self, questionnaire_name: str | None, question_id: str) -> dict[str, list[Any]]:
+        """The confirmed answers to one question, as `all_answers` gives them, column by column."""
+        with self._read() as conn:
+            columns = _columns(conn.execute(self._answers_query(questionnaire_name, question_id)))
+        columns["value"] = _decode_json(columns["value"])
+        return columns
+
+    def _attempts_query(self) -> sa.Select[Any]:
         attempts, cases = schema.call_attempts, schema.cases
-        query = (
-            sa.select(attempts, cases.c.branch, cases.c.status.label("case_status"))
+        return (
+            sa.select(attempts, cases.c.branch, cases.c.status.label("case_status"), cases.c.phone)
             .select_from(attempts.join(cases, cases.c.id == attempts.c.case_id))
             .order_by(attempts.c.id)
         )
+
+    @_guarded
+    def all_attempts(self) -> list[dict[str, Any]]:
+        """Every call attempt with the case's branch, status and phone (for outcome tables, AAPOR rates)."""
         with self._read() as conn:
-            return _dicts(conn.execute(query))
+            return _dicts(conn.execute(self._attempts_query()))
+
+    @_guarded
+    def attempt_columns(self) -> dict[str, list[Any]]:
+        """`all_attempts` column by column."""
+        with self._read() as conn:
+            return _columns(conn.execute(self._attempts_query()))
 
     # -- codes -------------------------------------------------------------------------------
 
@@ -972,14 +1007,9 @@ class Store:
             query = query.limit(limit)
         with self._read() as conn:
             rows = _dicts(conn.execute(query))
-        decoded: dict[str, Any] = {}
         for key in ("value", "companion_value") if companion is not None else ("value",):
-            for row in rows:
-                text = row[key]
-                if text is not None:
-                    if text not in decoded:
-                        decoded[text] = json.loads(text)
-                    row[key] = decoded[text]
+            for row, value in zip(rows, _decode_json([row[key] for row in rows]), strict=True):
+                row[key] = value
         return rows
 
     @_guarded
@@ -1019,6 +1049,19 @@ class Store:
             return {row["answer_id"]: row for row in _dicts(conn.execute(query))}
 
     @_guarded
+    def latest_code_columns(self, *, source: str) -> dict[str, list[Any]]:
+        """The newest code of each answer coded by `source`: answer_id, reasons, competitor, by column."""
+        codes = schema.answer_codes
+        newest = sa.select(sa.func.max(codes.c.id)).where(codes.c.source == source).group_by(codes.c.answer_id)
+        query = sa.select(
+            codes.c.answer_id, sa.cast(codes.c.reasons, sa.Text).label("reasons"), codes.c.competitor
+        ).where(codes.c.id.in_(newest))
+        with self._read() as conn:
+            columns = _columns(conn.execute(query))
+        columns["reasons"] = _decode_json(columns["reasons"])
+        return columns
+
+    @_guarded
     def review_queue(self, limit: int = 500) -> list[dict[str, Any]]:
         """Automatic codes flagged for review with no human code yet, least confident first."""
         codes, answers = schema.answer_codes, schema.answers
@@ -1043,6 +1086,42 @@ def _dicts(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
     """The rows of a result as plain dicts (a million of them: building them by zip is twice as quick)."""
     keys = list(result.keys())
     return [dict(zip(keys, row, strict=True)) for row in result]
+
+
+def _columns(result: sa.CursorResult[Any]) -> dict[str, list[Any]]:
+    """The rows of a result column by column; a text column of few distinct values (agent,
+    status, branch) holds each of them once instead of once per row."""
+    keys = list(result.keys())
+    rows = result.all()
+    if not rows:
+        return {key: [] for key in keys}
+    columns = {key: list(values) for key, values in zip(keys, zip(*rows, strict=True), strict=True)}
+    for key, values in columns.items():
+        head = values[:1000]
+        if isinstance(head[0], str) and len(set(head)) * 4 < len(head):
+            shared: dict[str, str] = {}
+            columns[key] = [shared.setdefault(value, value) if isinstance(value, str) else value for value in values]
+    return columns
+
+
+def _decode_json(texts: Sequence[str | None]) -> list[Any]:
+    """JSON texts decoded, each distinct text once; a list comes as its own copy, so that no two
+    rows share a value one of them could change."""
+    decoded: dict[str, Any] = {}
+    values: list[Any] = []
+    for text in texts:
+        if text is None:
+            values.append(None)
+            continue
+        if text not in decoded:
+            decoded[text] = json.loads(text)
+        value = decoded[text]
+        if isinstance(value, list) and all(isinstance(item, str | int | float | bool) for item in value):
+            value = list(value)
+        elif isinstance(value, list | dict):
+            value = json.loads(text)
+        values.append(value)
+    return values
 
 
 def _insert_many(conn: Connection, table: sa.Table, columns: dict[str, list[Any]]) -> None:
