@@ -257,6 +257,28 @@ OPERATOR_WEIGHTS = (0.5, 0.25, 0.05, 0.05, 0.1, 0.05)
 FACTORS = ("price", "speed", "service", "install", "bundle", "brand")
 
 
+def load_call_list(url: str, count: int) -> None:
+    """`count` fictional customers (numbers in the unallocated 154 segment) onto the store's call list."""
+    from survey_tui.call_list import CallListRow
+    from survey_tui.store import Store
+
+    rows = [
+        CallListRow(
+            line=n + 2,
+            phone=f"154{n:08d}",
+            account=None,
+            name=None,
+            branch=BRANCHES[n % len(BRANCHES)],
+            disconnect_date=None,
+            package=None,
+            extra={},
+        )
+        for n in range(count)
+    ]
+    with Store.open(url) as store:
+        store.import_cases(rows)
+
+
 def disconnect_questionnaire() -> Any:
     from survey_tui.model import load_questionnaire
     from survey_tui.resources import find_questionnaire
