@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import os
 import shutil
 import sys
 import tempfile
@@ -215,6 +216,7 @@ def store_runs(
     for _ in range(args.runs):
         if name == "SQLite":
             shutil.copyfile(pristine, url)
+            os.sync()  # the copy's dirty pages are written now, not during the timed run's commits
         else:
             with Store.open(url) as store, store.engine.begin() as conn:
                 conn.execute(sa.text("TRUNCATE answer_codes"))

@@ -60,7 +60,6 @@ def main() -> None:
         print(f"{'baseline: read the rows':<34} {floor.seconds:7.1f} s  peak {floor.peak_mb:7,.0f} MB")
         commands = [
             ("tally (every table)", ["tally"]),
-            ("tally --format json", ["tally", "--format", "json"]),
             ("cross-tabs (4, with chi-square)", ["tally", *(option for t in CROSS_TABS for option in ("--table", t))]),
         ] + [
             (f"export --format {kind}", ["export", "--format", kind, "--output", str(work / f"export.{kind}")])

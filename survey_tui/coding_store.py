@@ -40,18 +40,12 @@ def code_store(
     before) on `processes` cores (default: all), `chunk_rows` answers at a time, so that memory
     stays bounded however many there are; human codes are never replaced."""
     report = StoreRunReport()
-    after = 0
     with coder.pooled(processes):
         # While the workers code one page, this process stores the page before and reads the next.
         previous: tuple[list[dict[str, Any]], PendingCodes] | None = None
-        while rows := store.answers_to_code(
-            REASON_QUESTION,
-            include_auto_coded=recode,
-            after=after,
-            limit=chunk_rows,
-            companion=COMPETITOR_QUESTION,
+        for rows in store.answers_to_code_pages(
+            REASON_QUESTION, include_auto_coded=recode, page_rows=chunk_rows, companion=COMPETITOR_QUESTION
         ):
-            after = rows[-1]["answer_id"]
             texted = [row for row in rows if isinstance(row["value"], str) and row["value"].strip()]
             report.skipped_empty += len(rows) - len(texted)
             if not texted:

@@ -965,6 +965,45 @@ class Store:
         goes page by page). With `companion`, `companion_value` is the confirmed value the same
         interview gave to that question (None when unanswered or a special answer).
         """
+        query = self._to_code_query(question_id, include_auto_coded, after, companion)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return self._decoded_to_code(_dicts(conn.execute(query)), companion)
+
+    def answers_to_code_pages(
+        self,
+        question_id: str,
+        *,
+        include_auto_coded: bool = False,
+        page_rows: int = 100_000,
+        companion: str | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """What `answers_to_code` gives, `page_rows` at a time, from one query the database streams.
+
+        One query however many pages: PostgreSQL plans its joins once (paging by LIMIT had it
+        scan the answers again for every page). While the pages are read, codes may be written
+        on another connection; the answers read are those without codes when the query began.
+        """
+        query = self._to_code_query(question_id, include_auto_coded, 0, companion)
+        try:
+            with self._read() as conn:
+                result = conn.execution_options(stream_results=True, yield_per=page_rows).execute(query)
+                keys = list(result.keys())
+                for page in result.partitions():
+                    yield self._decoded_to_code([dict(zip(keys, row, strict=True)) for row in page], companion)
+        except sa.exc.OperationalError as error:
+            raise self.unavailable(error) from error
+
+    @staticmethod
+    def _decoded_to_code(rows: list[dict[str, Any]], companion: str | None) -> list[dict[str, Any]]:
+        for key in ("value", "companion_value") if companion is not None else ("value",):
+            for row, value in zip(rows, _decode_json([row[key] for row in rows]), strict=True):
+                row[key] = value
+        return rows
+
+    @staticmethod
+    def _to_code_query(question_id: str, include_auto_coded: bool, after: int, companion: str | None) -> sa.Select[Any]:
         answers, interviews, codes = schema.answers, schema.interviews, schema.answer_codes
         coded = sa.select(codes.c.answer_id).where(codes.c.answer_id == answers.c.id)
         if include_auto_coded:
@@ -990,7 +1029,7 @@ class Store:
                     other.c.special.is_(None),
                 ),
             )
-        query = (
+        return (
             sa.select(*columns)
             .select_from(source)
             # NOT EXISTS rather than NOT IN: PostgreSQL turns it into an anti-join however many
@@ -1003,14 +1042,6 @@ class Store:
             )
             .order_by(answers.c.id)
         )
-        if limit is not None:
-            query = query.limit(limit)
-        with self._read() as conn:
-            rows = _dicts(conn.execute(query))
-        for key in ("value", "companion_value") if companion is not None else ("value",):
-            for row, value in zip(rows, _decode_json([row[key] for row in rows]), strict=True):
-                row[key] = value
-        return rows
 
     @_guarded
     def question_values(self, question_id: str, interview_ids: Iterable[int] | None = None) -> dict[int, Any]:
