@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from coding.codebook import Codebook, load_codebook
 from coding.corpus import join_reasons, load_corpus
 from coding.ids import COMPETITORS
 from coding.normalize import mask_phones, normalize
+from coding.parallel import CodingRun, default_processes
 from coding.resources import data_file
 from coding.rules import RuleCoder, RuleResult
 from coding.segment import segment
@@ -50,6 +51,24 @@ class Coder:
 
     def __post_init__(self) -> None:
         self.rules = RuleCoder(self.codebook)
+        self._run: CodingRun | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        # A worker started by spawning gets the coder pickled, without the run of its parent.
+        return {**self.__dict__, "_run": None}
+
+    @contextlib.contextmanager
+    def pooled(self, processes: int | None = None) -> Iterator[Coder]:
+        """Within the block, code on `processes` worker processes (default: one per core this
+        process may use) and code each distinct text once, however many calls it comes back in;
+        `start` then returns while the workers code, so reading and writing go on meanwhile."""
+        run = CodingRun(self, processes or default_processes())
+        self._run = run
+        try:
+            yield self
+        finally:
+            self._run = None
+            run.close()
 
     @property
     def version(self) -> str:
@@ -66,33 +85,43 @@ class Coder:
 
         Identical answers are coded once: real survey answers repeat a great deal.
         """
+        return self.start(texts, ids=ids, competitor_hints=competitor_hints).result()
+
+    def start(
+        self,
+        texts: Sequence[object],
+        *,
+        ids: Sequence[object] | None = None,
+        competitor_hints: Sequence[object] | None = None,
+    ) -> PendingCodes:
+        """Begin coding `texts`; `result()` of what it returns gives the table of `code`.
+
+        Inside `pooled` the distinct texts not coded before go to the workers (which normalise
+        them too) and this returns at once; otherwise they are coded here and now.
+        """
         count = len(texts)
         raw = pd.Series(list(texts), dtype=object).fillna("").astype(str)
         # factorize hashes; it never builds fixed-width arrays, so one huge answer costs only itself.
         raw_codes, raw_unique = pd.factorize(raw)
-        normalised_unique = pd.Series([normalize(text) for text in raw_unique], dtype=object)
-        inverse_codes, distinct = pd.factorize(normalised_unique)
-        inverse = inverse_codes[raw_codes] if count else np.zeros(0, dtype=int)
-        coded = self.code_unique(list(distinct))
-        reason_ids = self.codebook.reason_ids
-        flags = coded.flags[inverse] if count else np.zeros((0, len(reason_ids)), dtype=int)
-        result = pd.DataFrame(
-            {
-                "id": list(ids) if ids is not None else list(range(1, count + 1)),
-                "text": np.array([mask_phones(text) for text in raw_unique], dtype=object)[raw_codes] if count else [],
-                "reasons": np.array(coded.reasons, dtype=object)[inverse] if count else [],
-                "primary_reason": np.array(coded.primary, dtype=object)[inverse] if count else [],
-                "competitor": np.array(coded.competitor, dtype=object)[inverse] if count else [],
-                "confidence": np.round(coded.confidence[inverse], 4) if count else [],
-                "needs_review": coded.needs_review[inverse] if count else [],
-            }
+        raw_distinct = list(raw_unique)
+        if self._run is not None:
+            coded = self._run.start(raw_distinct)
+        else:
+            done = self.code_raw(raw_distinct)
+            coded = lambda: done  # noqa: E731
+        return PendingCodes(
+            self.codebook.reason_ids,
+            coded,
+            raw_codes,
+            raw_distinct,
+            list(ids) if ids is not None else list(range(1, count + 1)),
+            list(competitor_hints) if competitor_hints is not None else None,
         )
-        if competitor_hints is not None:
-            hints = pd.Series(list(competitor_hints), dtype=object).map(_competitor_hint)
-            result["competitor"] = hints.where(hints.notna(), result["competitor"]).to_numpy()
-        for column, name in enumerate(reason_columns(reason_ids)):
-            result[name] = flags[:, column] if count else []
-        return result
+
+    def code_raw(self, texts: list[str]) -> _Coded:
+        """Code distinct texts as typed: normalised, each normalised form coded once."""
+        codes, distinct = pd.factorize(pd.Series([normalize(text) for text in texts], dtype=object))
+        return self.code_unique(list(distinct)).take(codes)
 
     def code_unique(self, texts: list[str]) -> _Coded:
         """Code distinct normalised texts; the per-text work of `code`."""
@@ -145,14 +174,100 @@ class Coder:
         return chosen
 
 
+# One distinct text's code: reasons, primary reason, competitor, confidence, needs review, the
+# 0/1 flag of every reason as bytes.
+_CodedRow = tuple[str, str, str, float, bool, bytes]
+
+
 @dataclass
 class _Coded:
+    """The codes of distinct texts, in their order, as `code_unique` gives them."""
+
     reasons: list[str]
     primary: list[str]
     competitor: list[str]
     confidence: np.ndarray
     needs_review: np.ndarray
     flags: np.ndarray
+
+    def rows(self) -> list[_CodedRow]:
+        flags = self.flags.astype(np.int8)
+        return [
+            (reasons, primary, competitor, float(confidence), bool(review), flags[row].tobytes())
+            for row, (reasons, primary, competitor, confidence, review) in enumerate(
+                zip(self.reasons, self.primary, self.competitor, self.confidence, self.needs_review, strict=True)
+            )
+        ]
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[_CodedRow], reason_count: int) -> _Coded:
+        flags = np.frombuffer(b"".join(row[5] for row in rows), dtype=np.int8).reshape(len(rows), reason_count)
+        return cls(
+            [row[0] for row in rows],
+            [row[1] for row in rows],
+            [row[2] for row in rows],
+            np.array([row[3] for row in rows], dtype=float),
+            np.array([row[4] for row in rows], dtype=bool),
+            flags.astype(int),
+        )
+
+    def take(self, positions: np.ndarray) -> _Coded:
+        """The codes at `positions`, in that order."""
+        return _Coded(
+            [self.reasons[p] for p in positions],
+            [self.primary[p] for p in positions],
+            [self.competitor[p] for p in positions],
+            self.confidence[positions],
+            self.needs_review[positions],
+            self.flags[positions],
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[_Coded]) -> _Coded:
+        return cls(
+            [value for part in parts for value in part.reasons],
+            [value for part in parts for value in part.primary],
+            [value for part in parts for value in part.competitor],
+            np.concatenate([part.confidence for part in parts]),
+            np.concatenate([part.needs_review for part in parts]),
+            np.concatenate([part.flags for part in parts]),
+        )
+
+
+@dataclass
+class PendingCodes:
+    """Answers being coded; `result()` waits for their codes and lays out the table of `Coder.code`."""
+
+    reason_ids: tuple[str, ...]
+    # The codes of each distinct text as typed, and where each answer's text is among them.
+    coded: Callable[[], _Coded]
+    raw_codes: np.ndarray
+    raw_unique: list[str]
+    ids: list[object]
+    competitor_hints: list[object] | None
+
+    def result(self) -> pd.DataFrame:
+        coded, at = self.coded(), self.raw_codes
+        count = len(at)
+        flags = coded.flags[at] if count else np.zeros((0, len(self.reason_ids)), dtype=int)
+        texts = np.array([mask_phones(text) for text in self.raw_unique], dtype=object)
+        result = pd.DataFrame(
+            {
+                "id": self.ids,
+                "text": texts[at] if count else [],
+                "reasons": np.array(coded.reasons, dtype=object)[at] if count else [],
+                "primary_reason": np.array(coded.primary, dtype=object)[at] if count else [],
+                "competitor": np.array(coded.competitor, dtype=object)[at] if count else [],
+                "confidence": np.round(coded.confidence[at], 4) if count else [],
+                "needs_review": coded.needs_review[at] if count else [],
+            }
+        )
+        if self.competitor_hints is not None:
+            hints = pd.Series(self.competitor_hints, dtype=object).map(_competitor_hint)
+            result["competitor"] = hints.where(hints.notna(), result["competitor"]).to_numpy()
+        for column, name in enumerate(reason_columns(self.reason_ids)):
+            result[name] = flags[:, column] if count else []
+        return result
 
 
 def _competitor_hint(value: object) -> str | None:

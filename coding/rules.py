@@ -52,6 +52,7 @@ class RuleCoder:
         self.codebook = codebook
         cues = sorted(codebook.contrast_cues, key=len, reverse=True)
         self._contrast = re.compile("|".join(re.escape(cue) for cue in cues)) if cues else None
+        self._keywords = _KeywordIndex([reason.keywords for reason in codebook.reasons])
 
     def clauses(self, text: str) -> list[tuple[int, int, bool]]:
         """(start, end, followed_by_contrast) for each clause of `text`."""
@@ -84,8 +85,9 @@ class RuleCoder:
         clauses = self.clauses(lowered)
         signals = dict.fromkeys(self.codebook.reason_ids, 0.0)
         mentions: list[Mention] = []
-        for reason in self.codebook.reasons:
-            for start, end, cue in self._find(lowered, reason.keywords, reason.patterns):
+        present = self._keywords.present(lowered)
+        for reason, keywords in zip(self.codebook.reasons, present, strict=True):
+            for start, end, cue in self._find(lowered, keywords, reason.patterns):
                 clause = _clause_of(clauses, start)
                 strength = self._strength(lowered, start, end, clause, cue)
                 mentions.append(Mention(reason.id, start, end, strength, cue))
@@ -171,6 +173,37 @@ class RuleCoder:
         if signals.get("relocation", 0) <= 0 and any(cue in text for cue in book.no_broadband):
             return "none", (), False
         return "unknown", (), denied
+
+
+class _KeywordIndex:
+    """Which keywords of each reason occur in a text, without trying all of them on every text.
+
+    Keywords are indexed by their first two characters (one for one-character keywords); a text
+    is looked up by the pairs and characters it holds. The keywords found keep the codebook's
+    order (longest first), so the rule coder reads them exactly as if it had tried every one.
+    """
+
+    def __init__(self, keywords_per_reason: list[tuple[str, ...]]) -> None:
+        self._reasons = len(keywords_per_reason)
+        self._by_start: dict[str, list[tuple[int, int, str]]] = {}
+        for reason, keywords in enumerate(keywords_per_reason):
+            for order, keyword in enumerate(keywords):
+                if keyword:
+                    self._by_start.setdefault(keyword[:2], []).append((reason, order, keyword))
+
+    def present(self, text: str) -> list[tuple[str, ...]]:
+        """Per reason, its keywords that occur in `text` (lowercased), in codebook order."""
+        starts = set(text)
+        starts.update(text[i : i + 2] for i in range(len(text) - 1))
+        found: list[tuple[int, int, str]] = []
+        for start in starts:
+            candidates = self._by_start.get(start)
+            if candidates:
+                found.extend(candidate for candidate in candidates if candidate[2] in text)
+        per_reason: list[list[str]] = [[] for _ in range(self._reasons)]
+        for reason, _order, keyword in sorted(found):
+            per_reason[reason].append(keyword)
+        return [tuple(keywords) for keywords in per_reason]
 
 
 def _clause_of(clauses: list[tuple[int, int, bool]], position: int) -> tuple[int, int, bool]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -61,51 +62,72 @@ class Filters:
     version: str | None = None
 
 
+QUESTIONS = (
+    "q1_operator",
+    "q2_competitor_reason",
+    "q3_leave_reason",
+    "q4_retention_call",
+    "q5_factors",
+    "q6_package_pref",
+)
+
+
 def respondents(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     """One row per completed disconnect interview, with its answers, codes and the case's fields.
 
-    The code of an answer is its newest human code, else its newest automatic code.
+    The code of an answer is its newest human code, else its newest automatic code. Read column
+    by column and question by question, so that a million interviews fit in memory.
     """
-    rows = pd.DataFrame(store.interview_rows(QUESTIONNAIRE))
+    rows = pd.DataFrame(store.interview_columns(QUESTIONNAIRE))
     if rows.empty:
         return _empty_respondents()
     rows = rows[rows["status"] == "complete"]
     rows = _filter(rows, filters)
-    answers = pd.DataFrame(store.all_answers(QUESTIONNAIRE))
     frame = rows.set_index("interview_id")
-    for question in (
-        "q1_operator",
-        "q2_competitor_reason",
-        "q3_leave_reason",
-        "q4_retention_call",
-        "q5_factors",
-        "q6_package_pref",
-    ):
-        subset = answers[answers["question_id"] == question].set_index("interview_id") if len(answers) else None
-        frame[question] = subset["value"].reindex(frame.index) if subset is not None else None
-        frame[f"{question}_special"] = subset["special"].reindex(frame.index) if subset is not None else None
+    for question in QUESTIONS:
+        subset = pd.DataFrame(store.answer_columns(QUESTIONNAIRE, question)).set_index("interview_id")
+        frame[question] = _objects(subset["value"].reindex(frame.index))
+        frame[f"{question}_special"] = _objects(subset["special"].reindex(frame.index))
         if question in ("q1_operator", "q5_factors"):
-            frame[f"{question}_other"] = subset["other_text"].reindex(frame.index) if subset is not None else None
+            frame[f"{question}_other"] = _objects(subset["other_text"].reindex(frame.index))
         if question == "q3_leave_reason":
-            frame["q3_answer_id"] = subset["answer_id"].reindex(frame.index) if subset is not None else None
-    human = store.latest_codes(source="human")
-    auto = store.latest_codes(source="auto")
-    reasons, competitors, sources = [], [], []
-    for answer_id in frame["q3_answer_id"]:
-        code = human.get(int(answer_id)) if pd.notna(answer_id) else None
-        source = "human" if code else None
-        if code is None and pd.notna(answer_id):
-            code = auto.get(int(answer_id))
-            source = "auto" if code else None
-        reasons.append(frozenset(code["reasons"] or []) if code else None)
-        competitors.append(code["competitor"] if code else None)
-        sources.append(source)
-    frame["reasons"] = reasons
+            frame["q3_answer_id"] = subset["answer_id"].reindex(frame.index)
+    codes = _newest_codes(store).reindex(frame["q3_answer_id"].to_numpy())
+    frame["reasons"] = _objects(codes["reasons"]).to_numpy()
+    competitors = _objects(codes["competitor"]).tolist()
     frame["coded_competitor"] = competitors
-    frame["code_source"] = sources
+    frame["code_source"] = _objects(codes["source"]).to_numpy()
     frame["competitor"] = [_competitor(q1, coded) for q1, coded in zip(frame["q1_operator"], competitors, strict=True)]
     frame["month"] = pd.to_datetime(frame["disconnect_date"]).dt.strftime("%Y-%m")
     return frame.reset_index()
+
+
+def _objects(series: pd.Series) -> pd.Series:
+    """An object column with None (not NaN) where a value is missing, as the tables test for."""
+    values = series.astype(object)
+    return values.where(values.notna(), None)
+
+
+def _newest_codes(store: Store) -> pd.DataFrame:
+    """Per answer id: reasons (a frozenset), competitor and source of its newest human code, else
+    of its newest automatic one."""
+    sets: dict[tuple[str, ...], frozenset[str]] = {}
+    parts = []
+    for source in ("human", "auto"):
+        columns = store.latest_code_columns(source=source)
+        part = pd.DataFrame(
+            {
+                "reasons": [
+                    sets.setdefault(tuple(value or ()), frozenset(value or ())) for value in columns["reasons"]
+                ],
+                "competitor": columns["competitor"],
+                "source": source,
+            },
+            index=pd.Index(columns["answer_id"], dtype="int64", name="answer_id"),
+        )
+        parts.append(part)
+    human, auto = parts
+    return pd.concat([human, auto[~auto.index.isin(human.index)]])
 
 
 def _empty_respondents() -> pd.DataFrame:
@@ -201,14 +223,15 @@ def choice_reasons(frame: pd.DataFrame) -> pd.DataFrame:
     book = load_codebook(data_file("competitor_reasons.yaml"), fixed_ids=False)
     coder = RuleCoder(book)
     texts = [value for value in frame.get("q2_competitor_reason", pd.Series(dtype=object)) if isinstance(value, str)]
-    found = [coder.code(normalize(text)).reasons for text in texts]
+    # Each distinct answer is coded once and counted as often as it was given.
+    found = [(set(coder.code(normalize(text)).reasons), count) for text, count in Counter(texts).items()]
     rows = []
     for reason in book.reasons:
-        count = sum(1 for ids in found if reason.id in ids)
+        count = sum(times for ids, times in found if reason.id in ids)
         rows.append(
             {"reason": reason.id, "label": reason.label, "respondents": count, "share": _share(count, len(texts))}
         )
-    other = sum(1 for ids in found if not ids)
+    other = sum(times for ids, times in found if not ids)
     rows.append({"reason": "other", "label": "其他", "respondents": other, "share": _share(other, len(texts))})
     table = pd.DataFrame(rows).sort_values("respondents", ascending=False, kind="stable").reset_index(drop=True)
     table.attrs["n"] = len(texts)
@@ -303,7 +326,7 @@ def crosstab(frame: pd.DataFrame, by: str) -> CrossTab:
 
 def outcome_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     """Call attempts per outcome, with the AAPOR code and label."""
-    attempts = pd.DataFrame(store.all_attempts())
+    attempts = pd.DataFrame(store.attempt_columns())
     if attempts.empty:
         return pd.DataFrame(columns=["outcome", "label", "aapor_code", "attempts"])
     attempts = _filter(

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from textual import events
 from textual.app import App
 
 from survey_tui.model.questionnaire import Questionnaire
 from survey_tui.outbox import Outbox, default_spool_dir
+from survey_tui.quiet_gc import QuietCollections
 from survey_tui.settings import Settings
 from survey_tui.store import Store
 
@@ -18,6 +20,8 @@ T = TypeVar("T")
 
 DEFAULT_MAX_ATTEMPTS = 5
 ROLE_LABELS = {"agent": "坐席", "supervisor": "主管", "researcher": "研究员"}
+# How often the app looks for a pause in typing to collect garbage in (see QuietCollections).
+QUIET_CHECK_SECONDS = 2.0
 
 
 class SurveyApp(App[None]):
@@ -55,6 +59,7 @@ class SurveyApp(App[None]):
         self.outbox = Outbox(store, spool_dir / f"spool-{_safe(agent)}.jsonl")
         self.questionnaire_ids: dict[str, int] = {}
         self.sub_title = f"{ROLE_LABELS[role]} {agent}"
+        self.quiet_gc = QuietCollections()
 
     def on_mount(self) -> None:
         from survey_tui.screens import QueueScreen
@@ -63,12 +68,27 @@ class SurveyApp(App[None]):
             self.questionnaire_ids[instrument.id] = self.store.register_questionnaire(instrument)
         self.outbox.flush()
         self.set_interval(self.flush_seconds, self.flush_outbox)
+        self.quiet_gc.start()
+        self.set_interval(QUIET_CHECK_SECONDS, self.quiet_gc.collect_if_quiet)
         if self.review_as is not None:
             from survey_tui.screens import ReviewScreen
 
             self.push_screen(ReviewScreen(self.review_as), lambda _: self.exit())
             return
         self.push_screen(QueueScreen())
+
+    def on_unmount(self) -> None:
+        self.quiet_gc.stop()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.quiet_gc.key_pressed()
+        await super().on_event(event)
+
+    def between_calls(self) -> None:
+        """Tidy up while the agent is between customers: nobody waits on the screen now."""
+        prune_stale_watchers(self)
+        self.quiet_gc.collect()
 
     async def in_thread(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store call off the event loop, so the screen keeps drawing while it waits."""
@@ -86,6 +106,25 @@ class SurveyApp(App[None]):
                 f"（{self.outbox.last_error or ''}）"
             )
         return f"✓ 已保存 · {self.store.location}"
+
+
+def prune_stale_watchers(app: App[Any]) -> int:
+    """Drop the watchers that removed widgets left on live ones; the number dropped.
+
+    Textual drops such a watcher only when the value it watches next changes (issue #6666):
+    until then the removed widget and all it refers to stay in memory. A TextArea watches the
+    app's theme and a FooterKey its Footer's `compact`, so every interview left its answer
+    editor and its screen behind, and full garbage collections grew slower all day. This
+    drops them now, by the rule Textual applies at that change (the watching node is closing).
+    """
+    dropped = 0
+    nodes = [app, *(node for screen in app.screen_stack for node in screen.walk_children(with_self=True))]
+    for node in nodes:
+        for entries in (getattr(node, "__watchers", None) or {}).values():
+            live = [(reactable, callback) for reactable, callback in entries if not reactable._closing]
+            dropped += len(entries) - len(live)
+            entries[:] = live
+    return dropped
 
 
 def _safe(agent: str) -> str:

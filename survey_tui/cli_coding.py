@@ -55,6 +55,12 @@ def _coder(model: str | None, rules_only: bool) -> Any:
 @click.option("--model", type=click.Path(dir_okay=False), help="A model file made by `churn-survey train`.")
 @click.option("--rules-only", is_flag=True, help="Code with the codebook's rules alone, no model.")
 @click.option("--recode", is_flag=True, help="With the store: redo automatic codes too (human codes stay).")
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes to code with [one per core]; 1 codes in this process alone.",
+)
 @click.pass_context
 @user_errors
 @coding_errors
@@ -68,6 +74,7 @@ def code(
     model: str | None,
     rules_only: bool,
     recode: bool,
+    processes: int | None,
 ) -> None:
     """Code answers into the ten churn reasons and the competitor.
 
@@ -82,7 +89,7 @@ def code(
         if text_column or output:
             raise click.UsageError("--text-column and --output go with a SOURCE file")
         store = open_store(ctx)
-        stored = code_store(store, coder, recode=recode)
+        stored = code_store(store, coder, recode=recode, processes=processes)
         click.echo(
             f"coded {stored.coded} stored answer(s) with {coder.version}; {stored.needs_review} need review"
             + (f"; {stored.skipped_empty} without text left uncoded" if stored.skipped_empty else "")
@@ -100,6 +107,7 @@ def code(
         id_column=id_column,
         competitor_column=competitor_column,
         progress=_progress,
+        processes=processes,
     )
     if sys.stderr.isatty():
         click.echo("", err=True)

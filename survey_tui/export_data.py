@@ -81,29 +81,24 @@ def interview_dataset(
 
 def outcome_dataset(store: Store, *, include_pii: bool = False) -> Dataset:
     """Every call attempt, in its own table."""
-    attempts = pd.DataFrame(store.all_attempts())
-    cases = {case.id: case for case in store.list_cases()}
-    rows = (
-        [
-            {
-                "attempt_id": row["id"],
-                "case_id": row["case_id"],
-                "phone": cases[row["case_id"]].phone if include_pii else mask_phone(cases[row["case_id"]].phone),
-                "branch": row["branch"],
-                "agent": row["agent"],
-                "started_at": pd.Timestamp(row["started_at"]).tz_convert(None),
-                "outcome": row["outcome"],
-                "aapor_code": row["aapor_code"],
-                "note": _text(row["note"], include_pii),
-            }
-            for row in attempts.to_dict("records")
-        ]
-        if len(attempts)
-        else []
-    )
+    attempts = store.attempt_columns()
+    columns = ["attempt_id", "case_id", "phone", "branch", "agent", "started_at", "outcome", "aapor_code", "note"]
+    phones = attempts.get("phone", [])
     frame = pd.DataFrame(
-        rows,
-        columns=["attempt_id", "case_id", "phone", "branch", "agent", "started_at", "outcome", "aapor_code", "note"],
+        {
+            "attempt_id": attempts.get("id", []),
+            "case_id": attempts.get("case_id", []),
+            "phone": phones if include_pii else [mask_phone(phone) for phone in phones],
+            "branch": attempts.get("branch", []),
+            "agent": attempts.get("agent", []),
+            "started_at": pd.to_datetime(
+                pd.Series(attempts.get("started_at", []), dtype=object), utc=True
+            ).dt.tz_convert(None),
+            "outcome": attempts.get("outcome", []),
+            "aapor_code": attempts.get("aapor_code", []),
+            "note": [_text(note, include_pii) for note in attempts.get("note", [])],
+        },
+        columns=columns,
     )
     labels = {code: _label(code) for code in frame["outcome"].dropna().unique()}
     variables = [

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
@@ -25,6 +26,8 @@ from openpyxl.utils import get_column_letter
 from coding.tables import is_formula_like, neutralise_frame
 
 FORMATS = ("csv", "xlsx", "sav", "dta", "json")
+# JSON records are made this many at a time, so that memory stays bounded on any table.
+JSON_CHUNK_ROWS = 10_000
 VARIABLES_SHEET = "variables"
 
 # Excel's own limits on sheet names; "History" is reserved by Excel for change tracking.
@@ -78,34 +81,54 @@ def write_csv(dataset: Dataset, path: Path) -> Path:
 
 
 def write_json(datasets: Sequence[Dataset], path: Path) -> Path:
-    """One object {dataset name: [records]}; missing cells are null, dates and times ISO 8601."""
+    """One object {dataset name: [records]}; missing cells are null, dates and times ISO 8601.
+
+    Written record by record (the same text as dumping the whole object with an indent of 2), so
+    that a million interviews never sit in memory as one document.
+    """
     _check_all(datasets)
-    document = {dataset.name: _json_records(dataset.frame) for dataset in datasets}
-    with _private_file(path) as temporary:
-        # allow_nan=False: NaN is not JSON and would break strict readers; missing cells are null already.
-        temporary.write_text(json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n", "utf-8")
+    with _private_file(path) as temporary, temporary.open("w", encoding="utf-8") as handle:
+        handle.write("{")
+        for number, dataset in enumerate(datasets):
+            handle.write(("," if number else "") + "\n  " + json.dumps(dataset.name, ensure_ascii=False) + ": ")
+            opened = False
+            for start in range(0, len(dataset.frame), JSON_CHUNK_ROWS):
+                for record in _json_records(dataset.frame.iloc[start : start + JSON_CHUNK_ROWS]):
+                    # allow_nan=False: NaN is not JSON and would break strict readers; missing cells are null already.
+                    text = json.dumps(record, ensure_ascii=False, indent=2, allow_nan=False)
+                    handle.write(("," if opened else "[") + "\n    " + text.replace("\n", "\n    "))
+                    opened = True
+            handle.write("\n  ]" if opened else "[]")
+        handle.write("\n}\n")
     return path
 
 
 def write_xlsx(datasets: Sequence[Dataset], path: Path) -> Path:
-    """One sheet per dataset (bold frozen header, fitted widths) and a final sheet documenting the variables."""
+    """One sheet per dataset (bold frozen header, fitted widths) and a final sheet documenting the variables.
+
+    The workbook is written row by row (openpyxl's write-only mode): a million interviews take
+    the memory of one row, not of every cell.
+    """
     _check_all(datasets)
-    workbook = Workbook()
-    # Workbook() starts with one empty sheet; each sheet here is created explicitly instead.
-    workbook.remove(workbook.active)
+    workbook = Workbook(write_only=True)
     sheet_names = _sheet_names([dataset.name for dataset in datasets])
     documentation: list[list[Any]] = []
     for dataset, sheet_name in zip(datasets, sheet_names, strict=True):
         frame = dataset.frame
         header = [str(column) for column in frame.columns]
         columns = [_native_column(frame.iloc[:, position], keep_timezone=False) for position in range(frame.shape[1])]
-        _fill_sheet(workbook.create_sheet(sheet_name), header, [list(row) for row in zip(*columns, strict=True)])
+        _fill_sheet(workbook.create_sheet(sheet_name), header, columns)
+        del columns
         labels = _variables_by_name(dataset)
         for name in header:
             variable = labels.get(name)
             value_labels = "\n".join(f"{code} = {text}" for code, text in variable.values.items()) if variable else ""
             documentation.append([sheet_name, name, variable.label if variable else "", value_labels])
-    _fill_sheet(workbook.create_sheet(VARIABLES_SHEET), ["dataset", "variable", "label", "value_labels"], documentation)
+    _fill_sheet(
+        workbook.create_sheet(VARIABLES_SHEET),
+        ["dataset", "variable", "label", "value_labels"],
+        [list(column) for column in zip(*documentation, strict=True)] if documentation else [[], [], [], []],
+    )
     with _private_file(path) as temporary:
         workbook.save(temporary)
     return path
@@ -296,29 +319,72 @@ def _sheet_names(names: Sequence[str]) -> list[str]:
     return result
 
 
-def _fill_sheet(sheet: Any, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    bold = Font(bold=True)
-    widths = [_text_width(name) for name in header]
-    for column, name in enumerate(header, start=1):
-        cell = sheet.cell(row=1, column=column)
-        _set_cell(cell, name)
-        cell.font = bold
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for row_number, row in enumerate(rows, start=2):
-        for column, value in enumerate(row, start=1):
-            cell = sheet.cell(row=row_number, column=column)
-            _set_cell(cell, value)
-            if isinstance(cell.value, str) and "\n" in cell.value:
-                cell.alignment = wrap
-            widths[column - 1] = max(widths[column - 1], _text_width(_display(cell.value)))
-    sheet.freeze_panes = "A2"
+def _fill_sheet(sheet: Any, header: Sequence[str], columns: Sequence[Sequence[Any]]) -> None:
+    """Header and rows into a write-only sheet; widths first, as the file has them before the rows."""
+    widths = [max([_text_width(name), *_value_widths(values)]) for name, values in zip(header, columns, strict=True)]
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = min(max(width + 2, MIN_WIDTH), MAX_WIDTH)
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    heading = []
+    for name in header:
+        cell = WriteOnlyCell(sheet)
+        _set_cell(cell, name)
+        cell.font = bold
+        heading.append(cell)
+    sheet.append(heading)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for row in zip(*columns, strict=True):
+        sheet.append([_write_only_cell(sheet, value, wrap) for value in row])
+
+
+def _write_only_cell(sheet: Any, value: Any, wrap: Alignment) -> Any:
+    """What to append for a value: numbers and dates as they are, text as a cell kept text."""
+    if (
+        value is None
+        or isinstance(value, bool | int | float | dt.date | dt.time | dt.timedelta)
+        and not (isinstance(value, dt.datetime) and value.tzinfo is not None)
+    ):
+        return value
+    cell = WriteOnlyCell(sheet)
+    _set_cell(cell, value)
+    if isinstance(cell.value, str) and "\n" in cell.value:
+        cell.alignment = wrap
+    return cell
+
+
+def _value_widths(values: Sequence[Any]) -> Iterator[int]:
+    """The display width of each distinct value of a column, as its cell shows it."""
+    seen: set[Any] = set()
+    for value in values:
+        try:
+            if value in seen:
+                continue
+            seen.add(value)
+        except TypeError:  # a list or dict: shown as its JSON text
+            pass
+        yield _text_width(_display(_cell_value(value)))
 
 
 def _set_cell(cell: Any, value: Any) -> None:
+    value = _cell_value(value)
     if value is None:
         return
+    if isinstance(value, str):
+        cell.value = value
+        # openpyxl turns text starting with "=" into a formula; an answer must stay text, never run in Excel.
+        cell.data_type = "s"
+        if is_formula_like(value):
+            # Excel's own "this is text" mark: the text is shown as typed and stays text when edited.
+            cell.quotePrefix = True
+        return
+    cell.value = value
+
+
+def _cell_value(value: Any) -> Any:
+    """The value a cell holds: naive datetimes, JSON for lists and dicts, text without control characters."""
+    if value is None:
+        return None
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         value = value.replace(tzinfo=None)
     if isinstance(value, list | dict):
@@ -327,14 +393,8 @@ def _set_cell(cell: Any, value: Any) -> None:
         value = str(value)
     if isinstance(value, str):
         # openpyxl refuses control characters (pasted answers can carry them); dropping them keeps the export going.
-        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        # openpyxl turns text starting with "=" into a formula; an answer must stay text, never run in Excel.
-        cell.data_type = "s"
-        if is_formula_like(value):
-            # Excel's own "this is text" mark: the text is shown as typed and stays text when edited.
-            cell.quotePrefix = True
-        return
-    cell.value = value
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
 
 
 def _display(value: Any) -> str:

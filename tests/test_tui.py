@@ -466,3 +466,33 @@ async def test_queue_shows_the_day_and_masks_numbers(store: Store, new_app) -> N
     assert "今日拨打 1" in today and "无人接听 1" in today
     assert cells[1] == "154****0000"
     assert case.phone not in " ".join(cells)
+
+
+async def test_interviews_leave_no_widgets_behind(store: Store, new_app) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
+    from textual.widget import Widget
+
+    def live_widgets() -> int:
+        gc.collect()
+        return sum(1 for thing in gc.get_objects() if isinstance(thing, Widget))
+
+    store.import_cases(rows(6)[3:])
+    app = new_app(store)
+    counts = []
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(4):
+            await open_interview(pilot, app)
+            await answer(pilot, app, ["enter"], "q1_operator")
+            await answer(pilot, app, ["1"], "q3_leave_reason")
+            await answer(pilot, app, [*typed("搬家了"), "enter"], "q4_retention_call")
+            await answer(pilot, app, ["2"], "q5_factors")
+            await answer(pilot, app, ["1", "enter"], "q6_package_pref")
+            await answer(pilot, app, ["3"], "closing")
+            await pilot.press("enter")
+            await until(pilot, on(app, QueueScreen))
+            await pilot.pause()
+            counts.append(live_widgets())
+    # Each interview used to keep its answer editor, its screen and ten footer keys alive.
+    assert counts[-1] <= counts[1], counts
+    assert len(store.list_interviews(status="complete")) == 4

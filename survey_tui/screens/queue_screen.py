@@ -61,9 +61,12 @@ class QueueScreen(Screen[None]):
         self.set_interval(30, self.refresh_queue)
 
     def on_screen_resume(self) -> None:
+        self.survey.between_calls()
         self.refresh_queue()
 
     def refresh_queue(self) -> None:
+        if self.app.screen is not self:
+            return  # on a call: the queue is read again when the agent comes back to it
         try:
             self._fill()
         except StoreError as error:
