@@ -162,6 +162,36 @@ def test_codes_are_checked_against_the_codebook(store: Store) -> None:
         store.save_code(answer.id, ["too_expensive"], source="auto")
 
 
+def test_codes_saved_column_by_column_read_back_exactly(store: Store) -> None:
+    """The bulk path of a coding run (COPY on PostgreSQL): odd text, nulls and repeats survive."""
+    questionnaire = load_questionnaire(ROOT / "questionnaires" / "disconnect_phone.yaml")
+    interview = store.start_interview(store.register_questionnaire(questionnaire), "a1")
+    answers = [
+        store.save_answer(interview, question, Answer(text)).id
+        for question, text in [("q2_competitor_reason", "送的"), ("q3_leave_reason", "太贵"), ("q6_package_pref", "x")]
+    ]
+    odd_version = "模型\t1\\2\n3\r"  # tab, backslash and line ends must not break the stream
+    store.save_code_columns(
+        answers,
+        [("price", "other_network"), (), ("price",)],
+        source="auto",
+        competitors=["china_mobile", None, "unknown"],
+        confidences=[0.5, None, 1.0],
+        needs_review=[True, False, False],
+        model_version=odd_version,
+        per_transaction=2,
+    )
+    stored = [store.codes_for(answer)[0] for answer in answers]
+    assert [code["reasons"] for code in stored] == [["price", "other_network"], [], ["price"]]
+    assert [code["competitor"] for code in stored] == ["china_mobile", None, "unknown"]
+    assert [code["confidence"] for code in stored] == [0.5, None, 1.0]
+    assert [code["needs_review"] for code in stored] == [True, False, False]
+    assert {code["model_version"] for code in stored} == {odd_version}
+    assert all(code["coded_at"].tzinfo is not None for code in stored)
+    with pytest.raises(StoreError, match="unknown reason"):
+        store.save_code_columns([answers[0]], [("too_expensive",)], source="auto")
+
+
 def test_sqlite_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "survey.db"
     with Store.open(path) as opened, opened.engine.connect() as conn:

@@ -1302,16 +1302,78 @@ def _insert_many(conn: Connection, table: sa.Table, columns: dict[str, list[Any]
     """
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    statement = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
-    )
+    names = ", ".join(quote(name) for name in columns)
+    if dialect.name == "postgresql":
+        _copy_many(conn, f"COPY {quote(table.name)} ({names}) FROM STDIN", table, columns)
+        return
     converted = []
     for name, values in columns.items():
         convert = _memoised(table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
         converted.append(values if convert is None else [convert(value) for value in values])
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    statement = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join([mark] * len(columns))})"
     conn.exec_driver_sql(statement, list(zip(*converted, strict=True)))
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_many(conn: Connection, statement: str, table: sa.Table, columns: dict[str, list[Any]]) -> None:
+    """PostgreSQL: the rows as one COPY stream in text format, each distinct value encoded once.
+
+    A third of the time of a pipelined executemany for a million codes, and half of psycopg's
+    own row-by-row COPY, whose per-value adaptation was then most of the time left.
+    """
+    dialect = conn.dialect
+    encoded = []
+    for name, values in columns.items():
+        column_type = table.c[name].type
+        bind = column_type.process_bind_param if isinstance(column_type, sa.TypeDecorator) else None
+        # As SQLAlchemy stores it: None in a JSON column is JSON null.
+        as_json = isinstance(column_type, sa.JSON)
+
+        def encode(value: Any, bind: Any = bind, as_json: bool = as_json) -> str:
+            return _copy_text(bind(value, dialect) if bind is not None else value, as_json)
+
+        encoded.append(_copy_column(values, encode))
+    payload = "".join("\t".join(row) + "\n" for row in zip(*encoded, strict=True))
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(statement) as copy:
+        copy.write(payload.encode("utf-8"))
+
+
+def _copy_column(values: list[Any], encode: Callable[[Any], str]) -> list[str]:
+    """Each value encoded, each distinct one once (a column of codes has few distinct values);
+    ids and confidences, nearly all distinct, are written as numbers straight away."""
+    if all(type(value) is int for value in values) or all(type(value) is float for value in values):
+        return list(map(str, values))
+    done: dict[Any, str] = {}
+    out = []
+    for value in values:
+        key = tuple(value) if isinstance(value, list) else value
+        try:
+            text = done.get(key)
+            if text is None:
+                text = done[key] = encode(value)
+        except TypeError:  # unhashable: encoded as it is
+            text = encode(value)
+        out.append(text)
+    return out
+
+
+def _copy_text(value: Any, as_json: bool) -> str:
+    """One value in COPY's text format (NULL is \\N; backslash, tab and line ends escaped)."""
+    if value is None and not as_json:
+        return "\\N"
+    if as_json:
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, bool):
+        return "t" if value else "f"
+    elif isinstance(value, datetime | date):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return text.translate(_COPY_ESCAPES)
 
 
 def _memoised(convert: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
