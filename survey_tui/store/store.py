@@ -1061,29 +1061,6 @@ class Store:
             rows = conn.execute(sa.select(table).where(table.c.answer_id == answer_id).order_by(table.c.id))
             return [dict(row._mapping) for row in rows]
 
-    @_guarded
-    def answers_to_code(
-        self,
-        question_id: str,
-        *,
-        include_auto_coded: bool = False,
-        after: int = 0,
-        limit: int | None = None,
-        companion: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Confirmed answers of a question without codes (or, with `include_auto_coded`, without a
-        human code): answer_id, interview_id, case_id, value, special. Human codes are never redone.
-
-        In answer id order: `after` and `limit` page through them (a run of a million answers
-        goes page by page). With `companion`, `companion_value` is the confirmed value the same
-        interview gave to that question (None when unanswered or a special answer).
-        """
-        query = self._to_code_query(question_id, include_auto_coded, after, companion)
-        if limit is not None:
-            query = query.limit(limit)
-        with self._read() as conn:
-            return self._decoded_to_code(_dicts(conn.execute(query)), companion)
-
     def answers_to_code_pages(
         self,
         question_id: str,
@@ -1092,13 +1069,17 @@ class Store:
         page_rows: int = 100_000,
         companion: str | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
-        """What `answers_to_code` gives, `page_rows` at a time, from one query the database streams.
+        """Confirmed answers of a question without codes (or, with `include_auto_coded`, without a
+        human code), in answer id order, `page_rows` at a time: answer_id, interview_id, case_id,
+        value, special and, with `companion`, `companion_value`, the confirmed value the same
+        interview gave to that question (None when unanswered or a special answer). Human codes
+        are never redone.
 
         One query however many pages: PostgreSQL plans its joins once (paging by LIMIT had it
         scan the answers again for every page). While the pages are read, codes may be written
         on another connection; the answers read are those without codes when the query began.
         """
-        query = self._to_code_query(question_id, include_auto_coded, 0, companion)
+        query = self._to_code_query(question_id, include_auto_coded, companion)
         try:
             with self._read() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=page_rows).execute(query)
@@ -1116,7 +1097,7 @@ class Store:
         return rows
 
     @staticmethod
-    def _to_code_query(question_id: str, include_auto_coded: bool, after: int, companion: str | None) -> sa.Select[Any]:
+    def _to_code_query(question_id: str, include_auto_coded: bool, companion: str | None) -> sa.Select[Any]:
         answers, interviews, codes = schema.answers, schema.interviews, schema.answer_codes
         coded = sa.select(codes.c.answer_id).where(codes.c.answer_id == answers.c.id)
         if include_auto_coded:
@@ -1150,7 +1131,6 @@ class Store:
             .where(
                 answers.c.question_id == question_id,
                 answers.c.draft.is_(False),
-                answers.c.id > after,
                 ~sa.exists(coded),
             )
             .order_by(answers.c.id)
@@ -1294,8 +1274,8 @@ def _decode_json(texts: Sequence[str | None]) -> list[Any]:
 
 
 def _insert_many(conn: Connection, table: sa.Table, columns: dict[str, list[Any]]) -> None:
-    """Insert rows, given column by column, with the driver's executemany; each distinct value is
-    converted by its column's type once.
+    """Insert rows, given column by column: COPY on PostgreSQL, the driver's executemany on
+    SQLite; either way each distinct value is converted by its column's type once.
 
     SQLAlchemy's executemany converts every parameter of every row on its own, which was most of
     the time of storing a million codes; the values stored are the same.
