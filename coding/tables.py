@@ -182,9 +182,7 @@ class CsvForExcel:
         self._handle = os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="")
 
     def write(self, frame: pd.DataFrame) -> None:
-        neutralise_frame(frame).to_csv(
-            self._handle, index=False, header=not self._header_written, lineterminator="\n"
-        )
+        neutralise_frame(frame).to_csv(self._handle, index=False, header=not self._header_written, lineterminator="\n")
         self._header_written = True
         self.rows += len(frame)
 

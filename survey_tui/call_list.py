@@ -461,7 +461,7 @@ def _guard_csv(path: Path, reader: Iterator[list[str]]) -> Iterator[tuple[int, S
         for line, record in enumerate(reader, start=1):
             yield line, record
     except csv.Error as exc:
-        hint = "; a quote (\") opened there is never closed" if "end of data" in str(exc) else ""
+        hint = '; a quote (") opened there is never closed' if "end of data" in str(exc) else ""
         raise CallListError(f"{path}: line {line + 1}: malformed CSV ({exc}){hint}") from exc
 
 

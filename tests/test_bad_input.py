@@ -226,7 +226,7 @@ def test_empty_rows_and_cells_that_are_not_text_are_coded(tmp_path: Path) -> Non
         [5, dt.datetime(2021, 2, 3, 10, 30)],
         [6, True],
         [7, "   "],
-        [8, "=HYPERLINK(\"http://example.invalid\",\"网速慢\")"],
+        [8, '=HYPERLINK("http://example.invalid","网速慢")'],
     ):
         sheet.append(row)
     sheet.cell(9, 2).data_type = "s"

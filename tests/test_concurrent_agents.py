@@ -20,6 +20,7 @@ from tests.test_store import rows
 AGENTS = 20
 CASES = 100
 
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_twenty_agents_claim_and_interview_at_once(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path

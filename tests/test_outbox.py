@@ -409,9 +409,7 @@ class LostReplyStore(FlakyStore):
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["retried", "replayed-after-restart"])
-def test_a_call_attempt_whose_reply_was_lost_is_stored_once(
-    sqlite_url: str, spool: Path, restart: bool
-) -> None:
+def test_a_call_attempt_whose_reply_was_lost_is_stored_once(sqlite_url: str, spool: Path, restart: bool) -> None:
     store = LostReplyStore.open(sqlite_url)
     try:
         store.import_cases(rows(1))

@@ -156,9 +156,7 @@ def survey(tmp_path: Path) -> str:
     return db
 
 
-def test_an_agent_cannot_export_full_numbers_and_nothing_is_written(
-    survey: str, tmp_path: Path
-) -> None:
+def test_an_agent_cannot_export_full_numbers_and_nothing_is_written(survey: str, tmp_path: Path) -> None:
     output = tmp_path / "full.csv"
     result = run("export", "--db", survey, "--format", "csv", "--output", str(output), "--include-pii")
     assert result.exit_code == 1

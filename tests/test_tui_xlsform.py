@@ -17,9 +17,7 @@ from tests.test_xlsform import FORMS, workbook
 @pytest.fixture
 def app(store: Store, tmp_path: Path) -> SurveyApp:
     form = read_xlsform(workbook(FORMS / "churn_features.md", tmp_path))
-    return make_app(
-        store, agent="a1", questionnaire=form, staff_questionnaire=STAFF, spool_dir=tmp_path / "spool"
-    )
+    return make_app(store, agent="a1", questionnaire=form, staff_questionnaire=STAFF, spool_dir=tmp_path / "spool")
 
 
 def stored(store: Store) -> dict[str, object]:

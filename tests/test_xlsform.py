@@ -183,9 +183,9 @@ def test_unsupported_features_are_reported_by_row_and_column(
     md = tmp_path / "form.md"
     md.write_text(f"| survey |\n| | type | name | label | calculation |\n{row}\n", "utf-8")
     problems = check_xlsform(workbook(md, tmp_path))
-    assert any(
-        (p.sheet, p.line, p.column) == ("survey", line, column) and words in p.message for p in problems
-    ), [str(p) for p in problems]
+    assert any((p.sheet, p.line, p.column) == ("survey", line, column) and words in p.message for p in problems), [
+        str(p) for p in problems
+    ]
 
 
 def test_dynamic_defaults_and_computed_required_are_refused(tmp_path: Path) -> None:

@@ -9,12 +9,22 @@ from __future__ import annotations
 import csv
 import sys
 from collections import Counter
+from pathlib import Path
 
-REASONS = (
-    "relocation price other_network reinstall itv_fee slow_speed poor_service bundling bad_package slow_install"
-).split()
-COMPETITORS = "china_mobile china_unicom china_broadnet other_isp china_telecom none unknown".split()
-REGISTERS = "agent_note customer_account hotline_record social_post dialect typo short_answer no_reason".split()
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from coding.ids import COMPETITORS, REASONS  # noqa: E402
+
+REGISTERS = (
+    "agent_note",
+    "customer_account",
+    "hotline_record",
+    "social_post",
+    "dialect",
+    "typo",
+    "short_answer",
+    "no_reason",
+)
 
 
 def main(path: str) -> int:

@@ -425,17 +425,13 @@ class Condition:
                 pairs[pair] = None
         return tuple(pairs)
 
-    def value(
-        self, answers: Mapping[str, object], current: object = None, row: Mapping[str, str] = _NO_ROW
-    ) -> object:
+    def value(self, answers: Mapping[str, object], current: object = None, row: Mapping[str, str] = _NO_ROW) -> object:
         """The raw result: a bool, number (NaN included), string or list of codes.
 
         `row` holds the columns of the choice a choice_filter is tested on."""
         return _evaluate(self.root, answers, current, row)
 
-    def evaluate(
-        self, answers: Mapping[str, object], current: object = None, row: Mapping[str, str] = _NO_ROW
-    ) -> bool:
+    def evaluate(self, answers: Mapping[str, object], current: object = None, row: Mapping[str, str] = _NO_ROW) -> bool:
         """The result as a boolean; unanswered questions and bad input give False, not errors."""
         return truthy(self.value(answers, current, row))
 

@@ -20,9 +20,7 @@ def condition_values(answers: Mapping[str, Answer]) -> dict[str, Any]:
     return {qid: (None if answer.special is not None else answer.value) for qid, answer in answers.items()}
 
 
-def is_relevant(
-    question: Question, answers: Mapping[str, Answer], questionnaire: Questionnaire | None = None
-) -> bool:
+def is_relevant(question: Question, answers: Mapping[str, Answer], questionnaire: Questionnaire | None = None) -> bool:
     """Whether `question` is asked, given the answers so far; with `questionnaire`, its groups count too."""
     conditions = [g.relevant for g in questionnaire.group_path(question)] if questionnaire is not None else []
     conditions.append(question.relevant)

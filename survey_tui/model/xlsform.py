@@ -502,9 +502,7 @@ class _FormReader:
 
     # -- parts of a question ---------------------------------------------------------------
 
-    def label_text(
-        self, value: Any, row: _Row | None, name: str, *, required: bool, key: str = "label"
-    ) -> str | None:
+    def label_text(self, value: Any, row: _Row | None, name: str, *, required: bool, key: str = "label") -> str | None:
         text = self.text(value, row, (key,))
         if text is None:
             if required:
@@ -713,9 +711,14 @@ def _specify_code(question: Question, following: dict[str, Any] | None, used: se
     `or_other` writes one named `<question>_other`); the app asks it with the choice instead.
     Only a plain text question is folded, and only when nothing else refers to it.
     """
-    if following is None or not question.choices or question.type not in (
-        QuestionType.SINGLE_CHOICE,
-        QuestionType.MULTIPLE_CHOICE,
+    if (
+        following is None
+        or not question.choices
+        or question.type
+        not in (
+            QuestionType.SINGLE_CHOICE,
+            QuestionType.MULTIPLE_CHOICE,
+        )
     ):
         return None
     if following.get("type") != "text" or following.get("name") in used:

@@ -117,9 +117,7 @@ class InterviewScreen(Screen[Result]):
             self.finish()
             return
         position, total = session.progress()
-        sections = " · ".join(
-            session.render(g.label) for g in self.questionnaire.group_path(question) if g.label
-        )
+        sections = " · ".join(session.render(g.label) for g in self.questionnaire.group_path(question) if g.label)
         heading = f"{self.questionnaire.title}{' · ' + sections if sections else ''}"
         self.query_one("#progress", Static).update(
             f"{heading} · 第 {position}/{total} 题" if question.takes_answer else heading
