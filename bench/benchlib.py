@@ -39,9 +39,10 @@ ZIPF_EXPONENT = 1.1
 
 
 def corpus_texts() -> list[str]:
+    """The first corpus's short survey answers: the input the figures of bench/README.md were measured on."""
     from coding.corpus import load_corpus
 
-    return load_corpus()["text"].tolist()
+    return load_corpus(corpora=("corpus",))["text"].tolist()
 
 
 def phrasing_ranks(texts: Sequence[str], seed: int) -> list[str]:

@@ -210,6 +210,10 @@ class Evaluation:
     # For each level: the largest share of answers, taken by decreasing confidence, whose exact-match
     # accuracy is >= the level; 0.0 if no such share.
     coverage_at_precision: dict[float, float]
+    # The answers the coder would code automatically (needs_review false): their share, and the
+    # share of them whose reason set is exactly right. None when no review flags were passed.
+    automatic_share: float | None = None
+    automatic_exact: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: floats rounded to 4 places, NaN/undefined as None, coverage keys as "0.90"."""
@@ -231,6 +235,8 @@ class Evaluation:
             "coverage_at_precision": {
                 f"{level:.2f}": _json_float(share) for level, share in self.coverage_at_precision.items()
             },
+            "automatic_share": _json_float(self.automatic_share),
+            "automatic_exact": _json_float(self.automatic_exact),
             "per_category": per_category,
         }
 
@@ -275,6 +281,7 @@ def evaluate(
     predicted_competitor: Sequence[str | None] | None = None,
     labels: Sequence[str] = tuple(REASONS),
     levels: Sequence[float] = COVERAGE_LEVELS,
+    needs_review: Sequence[bool] | None = None,
 ) -> Evaluation:
     """Precision, recall and F1 per category and micro/macro, exact match, competitor accuracy, coverage.
 
@@ -326,6 +333,12 @@ def evaluate(
             competitor_accuracy = sum(1 for g, p in judged if g == p) / len(judged)
 
     correct = [g == p for g, p in zip(gold_sets, predicted_sets, strict=True)]
+    automatic_share = automatic_exact = None
+    if needs_review is not None:
+        _check_same_length("gold", gold, "needs_review", needs_review)
+        automatic = [right for right, review in zip(correct, needs_review, strict=True) if not review]
+        automatic_share = _ratio(len(automatic), len(correct))
+        automatic_exact = _ratio(sum(automatic), len(automatic)) if automatic else None
     return Evaluation(
         items=len(gold_sets),
         per_category=per_category,
@@ -334,4 +347,6 @@ def evaluate(
         exact_match=_ratio(sum(correct), len(correct)),
         competitor_accuracy=competitor_accuracy,
         coverage_at_precision=coverage_at_precision(correct, confidence, levels),
+        automatic_share=automatic_share,
+        automatic_exact=automatic_exact,
     )

@@ -54,6 +54,8 @@ class Codebook:
     telecom_again: tuple[str, ...]
     no_broadband: tuple[str, ...]
     stopped_using: tuple[str, ...]
+    provider_before: tuple[str, ...]
+    provider_after: tuple[str, ...]
     path: Path
     sha256: str
 
@@ -107,6 +109,8 @@ def load_codebook(path: str | Path | None = None, *, fixed_ids: bool = True) -> 
         telecom_again=_words(cues.get("telecom_again")),
         no_broadband=_words(cues.get("no_broadband")),
         stopped_using=_words(cues.get("stopped_using")),
+        provider_before=_words((data.get("provider_cues") or {}).get("before")),
+        provider_after=_words((data.get("provider_cues") or {}).get("after")),
         path=file,
         sha256=hashlib.sha256(raw).hexdigest(),
     )

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from coding import model as reason_model
 from coding.codebook import Codebook, load_codebook
@@ -20,7 +19,6 @@ from coding.normalize import mask_phones, normalize
 from coding.parallel import CodingRun, default_processes
 from coding.resources import data_file
 from coding.rules import RuleCoder, RuleResult
-from coding.segment import segment
 
 # The model names a competitor the text does not name only when it is at least this sure
 # (set by cross-validation on the corpus's training part).
@@ -127,48 +125,47 @@ class Coder:
         """Code distinct normalised texts; the per-text work of `code`."""
         rules = [self.rules.code(text) for text in texts]
         reason_ids = self.codebook.reason_ids
-        matrix: sp.csr_matrix | None = None
+        empty = np.array([not text for text in texts], dtype=bool)
+        prediction: reason_model.Prediction | None = None
         if self.model is None:
             probabilities = np.array(
                 [[1.0 if result.signals[r] > 0 else 0.0 for r in reason_ids] for result in rules]
             ).reshape(len(texts), len(reason_ids))
             confidence = np.array([_rule_confidence(result) for result in rules])
-            threshold = 0.75
+            flags = (probabilities >= 0.5).astype(int)
+            needs_review = confidence < 0.75
         else:
-            tokens = [segment(text) for text in texts]
-            matrix = self.model.features(texts, tokens, rules)
-            probabilities = self.model.reason_probabilities(matrix)
-            confidence = self.model.confidence(probabilities, rules, texts)
-            threshold = self.model.review_threshold
-        flags = self.model.decide(probabilities) if self.model is not None else (probabilities >= 0.5).astype(int)
-        empty = np.array([not text for text in texts], dtype=bool)
+            prediction = self.model.predict(reason_model.featurise(texts, rules, self.rules.code))
+            probabilities, flags, confidence = prediction.probabilities, prediction.decided, prediction.confidence
+            needs_review = (confidence < self.model.review_threshold) | prediction.unusual
         flags[empty] = 0
-        competitor = self._competitors(rules, matrix, flags)
+        competitor = self._competitors(rules, prediction, flags)
         confidence = np.where(empty, 1.0, confidence)
         reasons = [join_reasons([r for r, flag in zip(reason_ids, row, strict=True) if flag]) for row in flags]
         primary = [
             reason_ids[int(np.argmax(np.where(row == 1, probs, -1.0)))] if row.any() else ""
             for row, probs in zip(flags, probabilities, strict=True)
         ]
-        needs_review = (confidence < threshold) & ~empty
-        return _Coded(reasons, primary, competitor, confidence, needs_review, flags)
+        return _Coded(reasons, primary, competitor, confidence, needs_review & ~empty, flags)
 
-    def _competitors(self, rules: list[RuleResult], matrix: sp.csr_matrix | None, flags: np.ndarray) -> list[str]:
+    def _competitors(
+        self, rules: list[RuleResult], prediction: reason_model.Prediction | None, flags: np.ndarray
+    ) -> list[str]:
         """Named in the text wins; then "stopped using it" with no reason given means no broadband;
-        otherwise the model's guess when it is confident."""
-        classes: list[str] = []
-        probabilities = np.zeros((len(rules), 0))
-        if self.model is not None and matrix is not None:
-            classes, probabilities = self.model.competitor_probabilities(matrix)
+        an answer about another operator as the provider says nothing of a switch; otherwise the
+        model's guess when it is confident."""
+        classes = prediction.competitor_classes if prediction is not None else []
         chosen = []
         for row, result in enumerate(rules):
             if result.competitor != "unknown" or result.competitor_denied:
                 chosen.append(result.competitor)
             elif result.stopped_using and not flags[row].any():
                 chosen.append("none")
-            elif classes:
-                best = int(np.argmax(probabilities[row]))
-                chosen.append(classes[best] if probabilities[row, best] >= COMPETITOR_MODEL_MIN else "unknown")
+            elif classes and not result.provider_named:
+                assert prediction is not None
+                probabilities = prediction.competitor_probabilities[row]
+                best = int(np.argmax(probabilities))
+                chosen.append(classes[best] if probabilities[best] >= COMPETITOR_MODEL_MIN else "unknown")
             else:
                 chosen.append("unknown")
         return chosen
@@ -308,28 +305,53 @@ def model_problem(path: Path, codebook: Codebook) -> str | None:
     return None
 
 
+# Weight of a human code added to the corpora (a file given to `train --add`, or a code stored by
+# the team): enough that a few hundred of them move the model toward the answers they come from.
+# Chosen on the learning curve of the first corpus's writers (bench/adaptation.py).
+ADDED_WEIGHT = 4.0
+
+
+def training_data(
+    corpus: pd.DataFrame, extra: pd.DataFrame | None = None, *, added_weight: float = ADDED_WEIGHT
+) -> reason_model.TrainingData:
+    """The corpus rows (grouped by writer) and extra human codes (grouped by their source)."""
+    parts = [corpus.assign(group=_groups(corpus, "corpus"), weight=1.0)]
+    if extra is not None and len(extra):
+        parts.append(extra.assign(group=_groups(extra, "added"), weight=added_weight))
+    data = pd.concat([part[["text", "reasons", "competitor", "group", "weight"]] for part in parts], ignore_index=True)
+    return reason_model.TrainingData(
+        [normalize(text) for text in data["text"]],
+        [frozenset(value) for value in data["reasons"]],
+        [str(value) if value in COMPETITORS else "unknown" for value in data["competitor"]],
+        [str(value) for value in data["group"]],
+        data["weight"].to_numpy(dtype=float),
+    )
+
+
+def _groups(frame: pd.DataFrame, default: str) -> pd.Series:
+    for column in ("part", "source", "group"):
+        if column in frame.columns:
+            return frame[column].fillna(default).astype(str)
+    return pd.Series([default] * len(frame), index=frame.index)
+
+
 def train_model(
     codebook: Codebook,
     extra: pd.DataFrame | None = None,
     *,
     corpus: pd.DataFrame | None = None,
+    added_weight: float = ADDED_WEIGHT,
+    progress: Callable[[str], None] | None = None,
 ) -> reason_model.ReasonModel:
-    """Train on the corpus's train part (never its test part) plus extra human-coded answers."""
+    """Train on the corpora's train parts (never their test parts) plus extra human-coded answers."""
     frame = corpus if corpus is not None else load_corpus(split="train")
-    parts = [frame[["text", "reasons", "competitor"]]]
-    if extra is not None and len(extra):
-        parts.append(extra[["text", "reasons", "competitor"]])
-    data = pd.concat(parts, ignore_index=True)
-    texts = [normalize(text) for text in data["text"]]
     rules = RuleCoder(codebook)
     return reason_model.fit(
-        texts,
-        [segment(text) for text in texts],
-        [rules.code(text) for text in texts],
-        list(data["reasons"]),
-        list(data["competitor"]),
+        training_data(frame, extra, added_weight=added_weight),
         codebook,
+        rules.code,
         sources={"corpus_train": len(frame), "human_codes": 0 if extra is None else len(extra)},
+        progress=progress,
     )
 
 

@@ -1,11 +1,12 @@
-"""The supervised coder: TF-IDF over jieba words and characters plus rule signals, calibrated per reason."""
+"""The supervised coder: linear models over words, characters and rules, united over sentences, calibrated by writer."""
 
 from __future__ import annotations
 
 import json
 import platform
+import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata as package_metadata
@@ -15,60 +16,37 @@ from typing import Any
 import joblib
 import numpy as np
 import scipy.sparse as sp
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
 from coding.codebook import Codebook
-from coding.rules import ASSERTED, NEGATED, WEAK, RuleResult
+from coding.rules import ASSERTED, CHOSEN, DENIED, NEGATED, PROVIDER, WEAK, RuleResult
+from coding.segment import segment
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 # Libraries whose versions must match for a saved model to be loaded as it is.
 PINNED_LIBRARIES = ("scikit-learn", "numpy", "scipy", "jieba", "joblib")
+
+# Chosen by grouped cross-validation on the first corpus's writers (never on a part being tested).
+REGULARISATION_C = 4.0
+CHAR_NGRAMS = (1, 3)
+OUT_OF_FOLD_GROUPS = 5
+# The rule signals enter the classifiers scaled up, so that the L2 penalty lets them weigh more
+# than any single word: the codebook's cues hold across writers, a writer's words do not.
+RULE_SCALE = 1.0
+# A sentence ends at these marks; a long answer is coded as a whole and sentence by sentence.
+_SENTENCE_END = re.compile(r"[。！？!?；;\n…]+|(?<=[^\d])\.(?=\D)")
+_MIN_UNIT = 4
+# An operator's name in the text the classifiers read: its role, never which operator it is,
+# so that "联通" in a complaint about 联通 teaches nothing about switching to 联通.
+_OPERATOR_TOKENS = {CHOSEN: " 换网商 ", PROVIDER: " 本网商 ", DENIED: " 否网商 "}
+_NAMED_TOKEN = " 提网商 "
+Progress = Callable[[str], None]
 
 
 def _tokens(document: list[str]) -> list[str]:
     """Identity analyzer: documents arrive already segmented (kept module-level so it pickles)."""
     return document
-
-
-def rule_features(results: Sequence[RuleResult], reason_ids: Sequence[str]) -> sp.csr_matrix:
-    """Three 0/1 columns per reason: asserted, weak, negated."""
-    rows = np.zeros((len(results), 3 * len(reason_ids)), dtype=np.float64)
-    for row, result in enumerate(results):
-        for column, reason in enumerate(reason_ids):
-            signal = result.signals.get(reason, 0.0)
-            if signal == ASSERTED:
-                rows[row, 3 * column] = 1.0
-            elif signal == WEAK:
-                rows[row, 3 * column + 1] = 1.0
-            elif signal == NEGATED:
-                rows[row, 3 * column + 2] = 1.0
-    return sp.csr_matrix(rows)
-
-
-def confidence_features(
-    model: ReasonModel, probabilities: np.ndarray, rules: Sequence[RuleResult], texts: Sequence[str]
-) -> np.ndarray:
-    decided = model.decide(probabilities)
-    cut = model.thresholds if model.thresholds.size else np.full(probabilities.shape[1], 0.5)
-    joint = np.clip(model.joint(probabilities), 1e-6, 1.0)
-    margin = np.min(np.abs(probabilities - cut), axis=1)
-    unsure = np.sum((probabilities > 0.15) & (probabilities < 0.85), axis=1)
-    reason_ids = model.reason_ids
-    agree = np.array(
-        [
-            float(all((result.signals[r] > 0) == bool(flag) for r, flag in zip(reason_ids, row, strict=True)))
-            for result, row in zip(rules, decided, strict=True)
-        ]
-    )
-    hedged = np.array([sum(1 for s in result.signals.values() if s in (WEAK, NEGATED)) for result in rules])
-    count = decided.sum(axis=1)
-    length = np.log1p([len(text) for text in texts])
-    return np.column_stack(
-        [np.log(joint), margin, unsure, agree, hedged, count == 0, count == 1, count >= 3, length]
-    ).astype(float)
 
 
 def library_versions() -> dict[str, str]:
@@ -81,133 +59,403 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def sentence_units(text: str) -> list[str]:
+    """The sentences of an answer, each at least a few characters (short ones join the previous)."""
+    units: list[str] = []
+    for piece in _SENTENCE_END.split(text):
+        piece = piece.strip(" ,，、:：")
+        if not piece:
+            continue
+        if units and len(piece) < _MIN_UNIT:
+            units[-1] = f"{units[-1]}，{piece}"
+        else:
+            units.append(piece)
+    return units
+
+
+def feature_text(text: str, rules: RuleResult) -> str:
+    """The text with each operator's name replaced by its role in the answer."""
+    if not rules.operators:
+        return text
+    pieces, last = [], 0
+    for start, end, role in rules.operators:
+        pieces.append(text[last:start])
+        pieces.append(_OPERATOR_TOKENS.get(role, _NAMED_TOKEN))
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def rule_features(results: Sequence[RuleResult], reason_ids: Sequence[str]) -> np.ndarray:
+    """Three 0/1 columns per reason (asserted, weak, negated), then how operators are named."""
+    rows = np.zeros((len(results), 3 * len(reason_ids) + 5), dtype=np.float64)
+    for row, result in enumerate(results):
+        for column, reason in enumerate(reason_ids):
+            signal = result.signals.get(reason, 0.0)
+            if signal == ASSERTED:
+                rows[row, 3 * column] = 1.0
+            elif signal == WEAK:
+                rows[row, 3 * column + 1] = 1.0
+            elif signal == NEGATED:
+                rows[row, 3 * column + 2] = 1.0
+        base = 3 * len(reason_ids)
+        rows[row, base] = float(result.switched)
+        rows[row, base + 1] = float(result.provider_named)
+        rows[row, base + 2] = float(result.competitor not in ("unknown", "none"))
+        rows[row, base + 3] = float(result.stopped_using)
+        rows[row, base + 4] = float(result.competitor_denied)
+    return rows
+
+
+@dataclass
+class Featurised:
+    """The inputs of the classifiers for a batch of normalised answers."""
+
+    texts: list[str]
+    rules: list[RuleResult]
+    tokens: list[list[str]]
+    # Sentence units of answers with two or more sentences, and the answer each belongs to.
+    unit_texts: list[str]
+    unit_rules: list[RuleResult]
+    unit_tokens: list[list[str]]
+    unit_owner: np.ndarray
+
+
+def featurise(texts: Sequence[str], rules: Sequence[RuleResult], code_rules: Callable[[str], RuleResult]) -> Featurised:
+    """Rule results, operator roles and words for every answer and every sentence of long ones."""
+    masked = [feature_text(text, result) for text, result in zip(texts, rules, strict=True)]
+    unit_texts: list[str] = []
+    unit_rules: list[RuleResult] = []
+    owners: list[int] = []
+    for index, text in enumerate(texts):
+        units = sentence_units(text)
+        if len(units) < 2:
+            continue
+        for unit in units:
+            result = code_rules(unit)
+            unit_texts.append(feature_text(unit, result))
+            unit_rules.append(result)
+            owners.append(index)
+    return Featurised(
+        masked,
+        list(rules),
+        [segment(text) for text in masked],
+        unit_texts,
+        unit_rules,
+        [segment(text) for text in unit_texts],
+        np.array(owners, dtype=np.int64),
+    )
+
+
+def _logit(probabilities: np.ndarray) -> np.ndarray:
+    clipped = np.clip(probabilities, 1e-4, 1 - 1e-4)
+    return np.log(clipped / (1 - clipped))
+
+
+def _sigmoid(values: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(values, -30, 30)))
+
+
+@dataclass
+class LinearReasons:
+    """One logistic regression per reason, kept as one weight matrix: all reasons in one product."""
+
+    weights: np.ndarray  # (features, reasons)
+    intercepts: np.ndarray  # (reasons,)
+
+    def probabilities(self, matrix: sp.csr_matrix) -> np.ndarray:
+        if matrix.shape[0] == 0:
+            return np.zeros((0, self.weights.shape[1]))
+        return _sigmoid(np.asarray(matrix @ self.weights) + self.intercepts)
+
+
+def fit_linear(matrix: sp.csr_matrix, targets: np.ndarray, weights: np.ndarray, c: float) -> LinearReasons:
+    """Per reason, L2 logistic regression with classes balanced and the rows' own weights."""
+    columns, intercepts = [], []
+    for reason in range(targets.shape[1]):
+        labels = targets[:, reason]
+        if labels.min() == labels.max():  # a reason nobody gave: never predicted
+            columns.append(np.zeros(matrix.shape[1]))
+            intercepts.append(-10.0 if labels.max() == 0 else 10.0)
+            continue
+        classifier = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=500)
+        classifier.fit(matrix, labels, sample_weight=weights)
+        columns.append(classifier.coef_[0])
+        intercepts.append(float(classifier.intercept_[0]))
+    return LinearReasons(np.column_stack(columns), np.array(intercepts))
+
+
+@dataclass
+class Prediction:
+    """What the model says of a batch of answers."""
+
+    probabilities: np.ndarray  # (answers, reasons) after uniting the sentences
+    decided: np.ndarray  # 0/1 per reason
+    confidence: np.ndarray  # calibrated probability that the whole set of reasons is right
+    unusual: np.ndarray  # unlike anything in training: longer, or mostly words never seen
+    competitor_classes: list[str]
+    competitor_probabilities: np.ndarray
+
+
 @dataclass
 class ReasonModel:
-    """Everything needed to code: vectorizers, one calibrated classifier per reason, competitors."""
+    """Everything needed to code: vectorizers, the per-reason models, the stacker, calibration."""
 
     reason_ids: tuple[str, ...]
     word_vectorizer: TfidfVectorizer
     char_vectorizer: TfidfVectorizer
-    reason_classifiers: list[Any]
-    competitor_classifier: LogisticRegression | None
-    review_threshold: float
+    base: LinearReasons
+    # Per reason: weights over [logit whole, logit best sentence, several sentences x logit best
+    # sentence, asserted, weak, negated] and an intercept.
+    stack_weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)))
+    stack_intercepts: np.ndarray = field(default_factory=lambda: np.zeros(0))
     thresholds: np.ndarray = field(default_factory=lambda: np.zeros(0))
     confidence_model: LogisticRegression | None = None
+    review_threshold: float = 0.5
+    # One-versus-rest over the competitor ids seen in training, and those ids.
+    competitor_model: LinearReasons | None = None
+    competitor_ids: tuple[str, ...] = ()
+    vocabulary: frozenset[str] = frozenset()
+    longest_seen: int = 0
+    unseen_limit: float = 1.0
     info: dict[str, Any] = field(default_factory=dict)
-
-    def decide(self, probabilities: np.ndarray) -> np.ndarray:
-        """0/1 per reason: each reason has its own cut-off, set for the best F1 out of fold."""
-        cut = self.thresholds if self.thresholds.size else np.full(probabilities.shape[1], 0.5)
-        return (probabilities >= cut).astype(int)
-
-    def joint(self, probabilities: np.ndarray) -> np.ndarray:
-        """Probability that every reason decision is right, taking the reasons as independent."""
-        if probabilities.size == 0:
-            return np.ones(probabilities.shape[0])
-        decided = self.decide(probabilities)
-        right = np.where(decided == 1, probabilities, 1.0 - probabilities)
-        return np.prod(right, axis=1)
-
-    def confidence(self, probabilities: np.ndarray, rules: Sequence[RuleResult], texts: Sequence[str]) -> np.ndarray:
-        """Calibrated probability that the answer's whole set of reasons is right.
-
-        A second model, fitted on out-of-fold results, reads the joint probability together with
-        what independent evidence says: whether the rules found the same reasons, how many cues
-        were negated or weakened, how long the answer is.
-        """
-        if probabilities.shape[0] == 0:
-            return np.zeros(0)
-        if self.confidence_model is None:
-            return self.joint(probabilities)
-        meta = confidence_features(self, probabilities, rules, texts)
-        return np.asarray(self.confidence_model.predict_proba(meta)[:, 1])
 
     @property
     def version(self) -> str:
         return str(self.info.get("version", "unversioned"))
 
-    def features(self, texts: Sequence[str], tokens: Sequence[list[str]], rules: Sequence[RuleResult]) -> sp.csr_matrix:
+    def matrix(self, texts: Sequence[str], tokens: Sequence[list[str]], rules: Sequence[RuleResult]) -> sp.csr_matrix:
         return sp.hstack(
             [
                 self.word_vectorizer.transform(tokens),
                 self.char_vectorizer.transform(texts),
-                rule_features(rules, self.reason_ids),
+                sp.csr_matrix(RULE_SCALE * rule_features(rules, self.reason_ids)),
             ],
             format="csr",
         )
 
-    def reason_probabilities(self, matrix: sp.csr_matrix) -> np.ndarray:
-        """(answers, reasons) probabilities that each reason applies."""
-        if matrix.shape[0] == 0:
-            return np.zeros((0, len(self.reason_ids)))
-        return np.column_stack([classifier.predict_proba(matrix)[:, 1] for classifier in self.reason_classifiers])
+    def base_probabilities(self, data: Featurised, base: LinearReasons | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per answer: the probabilities of the whole text and the best of its sentences."""
+        model = base or self.base
+        whole = model.probabilities(self.matrix(data.texts, data.tokens, data.rules))
+        best = whole.copy()
+        if len(data.unit_texts):
+            units = model.probabilities(self.matrix(data.unit_texts, data.unit_tokens, data.unit_rules))
+            for reason in range(units.shape[1]):
+                np.maximum.at(best[:, reason], data.unit_owner, units[:, reason])
+        return whole, best
 
-    def competitor_probabilities(self, matrix: sp.csr_matrix) -> tuple[list[str], np.ndarray]:
-        if self.competitor_classifier is None or matrix.shape[0] == 0:
-            return [], np.zeros((matrix.shape[0], 0))
-        return list(self.competitor_classifier.classes_), self.competitor_classifier.predict_proba(matrix)
+    def united(self, whole: np.ndarray, best: np.ndarray, data: Featurised) -> np.ndarray:
+        """The stacker: one probability per reason from the whole text, its best sentence, the rules."""
+        if self.stack_intercepts.size == 0:
+            return np.maximum(whole, best)
+        inputs = stack_inputs(whole, best, data, self.reason_ids)
+        result = np.zeros_like(whole)
+        for reason in range(whole.shape[1]):
+            result[:, reason] = _sigmoid(inputs[reason] @ self.stack_weights[reason] + self.stack_intercepts[reason])
+        return result
+
+    def decide(self, probabilities: np.ndarray, rules: Sequence[RuleResult] | None = None) -> np.ndarray:
+        """0/1 per reason: each reason has its own cut-off; an answer that only says where the
+        customer went gets other_network (the codebook: the switch itself is the reason)."""
+        cut = self.thresholds if self.thresholds.size else np.full(probabilities.shape[1], 0.5)
+        decided = (probabilities >= cut).astype(int)
+        if rules is not None and "other_network" in self.reason_ids:
+            other = self.reason_ids.index("other_network")
+            for row, result in enumerate(rules):
+                if not decided[row].any() and result.switched:
+                    decided[row, other] = 1
+        return decided
+
+    def unseen_share(self, tokens: Sequence[list[str]], vocabulary: frozenset[str] | None = None) -> np.ndarray:
+        known = self.vocabulary if vocabulary is None else vocabulary
+        return np.array(
+            [sum(1 for word in words if word not in known) / len(words) if words else 0.0 for words in tokens]
+        )
+
+    def confidence_inputs(
+        self, probabilities: np.ndarray, decided: np.ndarray, data: Featurised, unseen: np.ndarray
+    ) -> np.ndarray:
+        cut = self.thresholds if self.thresholds.size else np.full(probabilities.shape[1], 0.5)
+        right = np.where(decided == 1, probabilities, 1.0 - probabilities)
+        joint = np.clip(np.prod(right, axis=1), 1e-6, 1.0)
+        margin = np.min(np.abs(probabilities - cut), axis=1)
+        unsure = np.sum((probabilities > 0.15) & (probabilities < 0.85), axis=1)
+        reason_ids = self.reason_ids
+        agree = np.array(
+            [
+                float(all((result.signals[r] > 0) == bool(flag) for r, flag in zip(reason_ids, row, strict=True)))
+                for result, row in zip(data.rules, decided, strict=True)
+            ]
+        )
+        hedged = np.array([sum(1 for s in result.signals.values() if s in (WEAK, NEGATED)) for result in data.rules])
+        count = decided.sum(axis=1)
+        sentences = (
+            np.bincount(data.unit_owner, minlength=len(data.texts))
+            if len(data.unit_owner)
+            else np.zeros(len(data.texts))
+        )
+        length = np.log1p([len(text) for text in data.texts])
+        provider = np.array([float(result.provider_named) for result in data.rules])
+        return np.column_stack(
+            [
+                np.log(joint),
+                margin,
+                unsure,
+                agree,
+                hedged,
+                count == 0,
+                count == 1,
+                count >= 3,
+                length,
+                np.log1p(sentences),
+                unseen,
+                provider,
+            ]
+        ).astype(float)
+
+    def predict(self, data: Featurised) -> Prediction:
+        rows = len(data.texts)
+        if rows == 0:
+            empty = np.zeros((0, len(self.reason_ids)))
+            return Prediction(empty, empty.astype(int), np.zeros(0), np.zeros(0, bool), [], np.zeros((0, 0)))
+        whole, best = self.base_probabilities(data)
+        probabilities = self.united(whole, best, data)
+        decided = self.decide(probabilities, data.rules)
+        unseen = self.unseen_share(data.tokens)
+        confidence = self._confidence(probabilities, decided, data, unseen)
+        lengths = np.array([len(text) for text in data.texts])
+        unusual = (lengths > max(self.longest_seen, 1) * 1.25) | (unseen > self.unseen_limit)
+        classes: list[str] = []
+        competitor = np.zeros((rows, 0))
+        if self.competitor_model is not None:
+            classes = list(self.competitor_ids)
+            scores = self.competitor_model.probabilities(self.matrix(data.texts, data.tokens, data.rules))
+            competitor = scores / np.maximum(scores.sum(axis=1, keepdims=True), 1e-9)
+        return Prediction(probabilities, decided, confidence, unusual, classes, competitor)
+
+    def _confidence(
+        self, probabilities: np.ndarray, decided: np.ndarray, data: Featurised, unseen: np.ndarray
+    ) -> np.ndarray:
+        if self.confidence_model is None:
+            right = np.where(decided == 1, probabilities, 1.0 - probabilities)
+            return np.prod(right, axis=1)
+        inputs = self.confidence_inputs(probabilities, decided, data, unseen)
+        return np.asarray(self.confidence_model.predict_proba(inputs)[:, 1])
 
 
-# Chosen by cross-validation on the corpus's training part (never its test part).
-REGULARISATION_C = 32.0
-CHAR_NGRAMS = (1, 3)
+@dataclass
+class TrainingData:
+    """Normalised answers with their codes, the writer or source of each, and its weight."""
+
+    texts: list[str]
+    reasons: list[frozenset[str]]
+    competitors: list[str]
+    groups: list[str]
+    weights: np.ndarray
 
 
-def _reason_classifier(labels: np.ndarray) -> Any:
-    # Sigmoid calibration over folds: the confidence shown to researchers is a probability.
-    folds = int(min(5, labels.sum(), len(labels) - labels.sum()))
-    base = LogisticRegression(C=REGULARISATION_C, class_weight="balanced", max_iter=3000, solver="liblinear")
-    if folds < 2:
-        return base
-    return CalibratedClassifierCV(base, method="sigmoid", cv=folds)
+def group_folds(groups: Sequence[str], folds: int) -> list[np.ndarray]:
+    """Row indices of each held-out fold: whole groups (writers, sources) kept together.
+
+    Groups are dealt to folds largest first, each to the fold with the fewest rows; with a
+    single group the rows are dealt by position, so a fold still never sees itself.
+    """
+    labels = np.array(list(groups), dtype=object)
+    names, counts = np.unique(labels, return_counts=True)
+    if len(names) < 2:
+        return [np.arange(len(labels))[part::folds] for part in range(folds)]
+    count = min(folds, len(names))
+    sizes = np.zeros(count)
+    members: list[list[str]] = [[] for _ in range(count)]
+    for name, size in sorted(zip(names, counts, strict=True), key=lambda pair: (-pair[1], str(pair[0]))):
+        target = int(np.argmin(sizes))
+        members[target].append(name)
+        sizes[target] += size
+    return [np.nonzero(np.isin(labels, chosen))[0] for chosen in members]
 
 
 def fit(
-    texts: Sequence[str],
-    tokens: Sequence[list[str]],
-    rules: Sequence[RuleResult],
-    reason_sets: Sequence[frozenset[str]],
-    competitors: Sequence[str],
+    data: TrainingData,
     codebook: Codebook,
+    code_rules: Callable[[str], RuleResult],
     *,
     review_precision: float = 0.95,
     sources: dict[str, Any] | None = None,
+    progress: Progress | None = None,
 ) -> ReasonModel:
-    """Train on normalised texts; the review threshold is set from out-of-fold predictions."""
+    """Train on normalised texts; cut-offs, stacker and confidence are set from predictions
+    for writers (groups) the models being scored never saw."""
+    say = progress or (lambda message: None)
     reason_ids = codebook.reason_ids
-    word_vectorizer = TfidfVectorizer(analyzer=_tokens, sublinear_tf=True, min_df=1)
+    say(f"reading {len(data.texts):,} answers")
+    features = featurise(data.texts, [code_rules(text) for text in data.texts], code_rules)
+    word_vectorizer = TfidfVectorizer(analyzer=_tokens, sublinear_tf=True, min_df=1, lowercase=False)
     char_vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, sublinear_tf=True, min_df=2)
-    word_vectorizer.fit(tokens)
-    char_vectorizer.fit(texts)
-    model = ReasonModel(reason_ids, word_vectorizer, char_vectorizer, [], None, 0.0)
-    matrix = model.features(texts, tokens, rules)
-    targets = np.array([[reason in labels for reason in reason_ids] for labels in reason_sets], dtype=int)
+    word_vectorizer.fit(features.tokens + features.unit_tokens)
+    char_vectorizer.fit(features.texts + features.unit_texts)
+    empty = LinearReasons(np.zeros((0, len(reason_ids))), np.zeros(len(reason_ids)))
+    model = ReasonModel(reason_ids, word_vectorizer, char_vectorizer, empty)
+    targets = np.array([[reason in labels for reason in reason_ids] for labels in data.reasons], dtype=int)
+    weights = np.asarray(data.weights, dtype=float)
+    whole_matrix = model.matrix(features.texts, features.tokens, features.rules)
+    unit_matrix = model.matrix(features.unit_texts, features.unit_tokens, features.unit_rules)
+
+    rows = len(data.texts)
+    out_whole = np.full(targets.shape, 0.5)
+    out_best = np.full(targets.shape, 0.5)
+    out_unseen = np.zeros(rows)
+    folds = group_folds(data.groups, OUT_OF_FOLD_GROUPS) if rows >= 20 else []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
-        model.reason_classifiers = [
-            _reason_classifier(targets[:, c]).fit(matrix, targets[:, c]) for c in range(len(reason_ids))
-        ]
-        known = np.array([competitor != "unknown" for competitor in competitors])
-        if known.sum() >= 10 and len(set(np.array(competitors)[known])) >= 2:
-            model.competitor_classifier = LogisticRegression(C=8.0, max_iter=3000, class_weight="balanced").fit(
-                matrix, np.array(competitors)
+        for number, held_out in enumerate(folds, start=1):
+            say(f"out-of-fold models {number}/{len(folds)}")
+            train = np.setdiff1d(np.arange(rows), held_out)
+            if len(train) == 0:
+                continue
+            fold_model = fit_linear(whole_matrix[train], targets[train], weights[train], REGULARISATION_C)
+            out_whole[held_out] = fold_model.probabilities(whole_matrix[held_out])
+            best = out_whole[held_out].copy()
+            in_fold = np.isin(features.unit_owner, held_out)
+            if in_fold.any():
+                position = {row: place for place, row in enumerate(held_out)}
+                owners = np.array([position[row] for row in features.unit_owner[in_fold]])
+                units = fold_model.probabilities(unit_matrix[np.nonzero(in_fold)[0]])
+                for reason in range(units.shape[1]):
+                    np.maximum.at(best[:, reason], owners, units[:, reason])
+            out_best[held_out] = best
+            vocabulary = frozenset(word for row in train for word in features.tokens[row])
+            out_unseen[held_out] = model.unseen_share([features.tokens[row] for row in held_out], vocabulary)
+        say("final models")
+        model.base = fit_linear(whole_matrix, targets, weights, REGULARISATION_C)
+        if folds:
+            _fit_stacker(model, out_whole, out_best, features, targets, weights)
+            united = model.united(out_whole, out_best, features)
+            model.thresholds = _best_f1_thresholds(united, targets, weights)
+            decided = model.decide(united, features.rules)
+            correct = (decided == targets).all(axis=1)
+            inputs = model.confidence_inputs(united, decided, features, out_unseen)
+            if 0 < correct.sum() < len(correct):
+                model.confidence_model = LogisticRegression(C=1.0, max_iter=2000).fit(inputs, correct)
+            model.review_threshold = _review_threshold(
+                model._confidence(united, decided, features, out_unseen), correct, review_precision
             )
-        out_of_fold = _out_of_fold(matrix, targets)
-        model.thresholds = _best_f1_thresholds(out_of_fold, targets)
-        correct = (model.decide(out_of_fold) == targets).all(axis=1)
-        if 0 < correct.sum() < len(correct):
-            meta = confidence_features(model, out_of_fold, rules, texts)
-            model.confidence_model = LogisticRegression(C=1.0, max_iter=2000).fit(meta, correct)
-        model.review_threshold = _review_threshold(
-            model.confidence(out_of_fold, rules, texts), correct, review_precision
-        )
+            model.unseen_limit = float(np.quantile(out_unseen, 0.99)) if rows else 1.0
+        model.vocabulary = frozenset(word for words in features.tokens for word in words)
+        model.longest_seen = max((len(text) for text in data.texts), default=0)
+        known = np.array([competitor != "unknown" for competitor in data.competitors])
+        if known.sum() >= 10 and len(set(np.array(data.competitors)[known])) >= 2:
+            say("competitor model")
+            model.competitor_ids = tuple(sorted(set(data.competitors)))
+            one_hot = np.array([[c == cid for cid in model.competitor_ids] for c in data.competitors], dtype=int)
+            model.competitor_model = fit_linear(whole_matrix, one_hot, weights, 8.0)
     model.info = {
         "format": MODEL_FORMAT,
         "version": datetime.now(UTC).strftime("reasons-%Y%m%d-%H%M%S"),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "codebook_sha256": codebook.sha256,
         "libraries": library_versions(),
-        "answers": len(texts),
+        "answers": rows,
         "review_precision": review_precision,
         "review_threshold": model.review_threshold,
         "sources": sources or {},
@@ -215,32 +463,58 @@ def fit(
     return model
 
 
-def _out_of_fold(matrix: sp.csr_matrix, targets: np.ndarray) -> np.ndarray:
-    """Each training answer's probabilities from a model that did not see it (5 folds)."""
-    rows = matrix.shape[0]
-    predicted = np.full(targets.shape, 0.5)
-    if rows < 20:
-        return predicted
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=7)
-    # Stratify on the number of reasons, a cheap proxy that keeps rare multi-label rows in every fold.
-    strata = np.minimum(targets.sum(axis=1), 2)
-    for train, test in folds.split(np.zeros(rows), strata):
-        for c in range(targets.shape[1]):
-            labels = targets[train, c]
-            classifier = _reason_classifier(labels).fit(matrix[train], labels)
-            predicted[test, c] = classifier.predict_proba(matrix[test])[:, 1]
-    return predicted
+def stack_inputs(whole: np.ndarray, best: np.ndarray, data: Featurised, reason_ids: Sequence[str]) -> list[np.ndarray]:
+    """Per reason, the stacker's inputs: logit of the whole text, of its best sentence, the latter
+    again for answers of several sentences, and the reason's rule signal (asserted, weak, negated)."""
+    several = np.zeros(len(data.texts))
+    if len(data.unit_owner):
+        several[np.unique(data.unit_owner)] = 1.0
+    signals = rule_features(data.rules, reason_ids)
+    return [
+        np.column_stack(
+            [
+                _logit(whole[:, reason]),
+                _logit(best[:, reason]),
+                several * _logit(best[:, reason]),
+                signals[:, 3 * reason : 3 * reason + 3],
+            ]
+        )
+        for reason in range(whole.shape[1])
+    ]
 
 
-def _best_f1_thresholds(predicted: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    cuts = np.linspace(0.15, 0.75, 25)
+def _fit_stacker(
+    model: ReasonModel,
+    whole: np.ndarray,
+    best: np.ndarray,
+    data: Featurised,
+    targets: np.ndarray,
+    weights: np.ndarray,
+) -> None:
+    inputs = stack_inputs(whole, best, data, model.reason_ids)
+    stack_weights, intercepts = [], []
+    for reason in range(targets.shape[1]):
+        labels = targets[:, reason]
+        if labels.min() == labels.max():
+            stack_weights.append(np.array([1.0, 0.0, 0.0, 0.0, 0.0, 0.0]))
+            intercepts.append(0.0)
+            continue
+        stacker = LogisticRegression(C=1.0, max_iter=1000).fit(inputs[reason], labels, sample_weight=weights)
+        stack_weights.append(stacker.coef_[0])
+        intercepts.append(float(stacker.intercept_[0]))
+    model.stack_weights = np.vstack(stack_weights)
+    model.stack_intercepts = np.array(intercepts)
+
+
+def _best_f1_thresholds(predicted: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    cuts = np.linspace(0.15, 0.85, 29)
     best = np.full(targets.shape[1], 0.5)
     for c in range(targets.shape[1]):
         scores = []
         for cut in cuts:
             decided = predicted[:, c] >= cut
-            true_positive = np.sum(decided & (targets[:, c] == 1))
-            denominator = decided.sum() + targets[:, c].sum()
+            true_positive = np.sum(weights * (decided & (targets[:, c] == 1)))
+            denominator = np.sum(weights * decided) + np.sum(weights * targets[:, c])
             scores.append(2 * true_positive / denominator if denominator else 0.0)
         best[c] = cuts[int(np.argmax(scores))]
     return best

@@ -13,6 +13,12 @@ _PUNCTUATION = re.compile(r"[,，。.;；!！?？、\n/|]+")
 # A gap pattern ending in a negated complaint: "网速不慢", "速度也没卡".
 _FREE_OF_CHARGE = re.compile(r"(不要|不用|不花)(钱|交钱|花钱)")
 _NEGATED_TAIL = re.compile(r"(不|没有?|冇得?|并不)(太|很|算|怎么|是很)?[慢差卡弱贵烂]$")
+# Reasons whose mention right after an operator's name is a complaint about that operator.
+_COMPLAINT_REASONS = frozenset({"slow_speed", "poor_service", "bundling", "bad_package", "slow_install", "itv_fee"})
+_PRICE_COMPLAINT = re.compile("[贵涨高]")
+# How an operator is named: switched to, the provider complained about or addressed, named in
+# passing, or denied ("不是移动送的").
+CHOSEN, PROVIDER, NAMED, DENIED = "chosen", "provider", "named", "denied"
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,18 @@ class RuleResult:
     # "不用了", "不想用了": no broadband now, but only when the answer gives no reason at all;
     # after a complaint it says nothing about where the customer went.
     stopped_using: bool = False
+    # Every operator named, with its role (CHOSEN, PROVIDER, NAMED, DENIED).
+    operators: tuple[tuple[int, int, str], ...] = ()
+
+    @property
+    def switched(self) -> bool:
+        """The answer says the customer went to, or now uses, another operator's broadband."""
+        return any(role == CHOSEN for _, _, role in self.operators) and self.competitor != "china_telecom"
+
+    @property
+    def provider_named(self) -> bool:
+        """Another operator is named as the provider complained about or addressed."""
+        return any(role == PROVIDER for _, _, role in self.operators)
 
     @property
     def reasons(self) -> list[str]:
@@ -92,10 +110,19 @@ class RuleCoder:
                 strength = self._strength(lowered, start, end, clause, cue)
                 mentions.append(Mention(reason.id, start, end, strength, cue))
                 signals[reason.id] = _combine(signals[reason.id], strength)
-        competitor, spans, denied = self._competitor(lowered, clauses, signals)
         mentions.sort(key=lambda mention: mention.start)
+        competitor, operators = self._competitor(lowered, clauses, signals, mentions)
+        denied = competitor == "unknown" and any(role == DENIED for _, _, role in operators)
+        spans = tuple((start, end) for start, end, role in operators if role in (CHOSEN, NAMED))
+        if (
+            competitor not in ("unknown", "china_telecom", "none")
+            and any(role == CHOSEN for _, _, role in operators)
+            and not any(signal > 0 for signal in signals.values())
+        ):
+            # An answer that only says where the customer went: the switch itself is the reason.
+            signals["other_network"] = ASSERTED
         stopped = competitor == "unknown" and not denied and any(cue in lowered for cue in self.codebook.stopped_using)
-        return RuleResult(signals, tuple(mentions), competitor, spans, denied, stopped)
+        return RuleResult(signals, tuple(mentions), competitor, spans, denied, stopped, tuple(operators))
 
     @staticmethod
     def _find(
@@ -131,12 +158,16 @@ class RuleCoder:
         return WEAK if weakened else ASSERTED
 
     def _competitor(
-        self, text: str, clauses: list[tuple[int, int, bool]], signals: dict[str, float]
-    ) -> tuple[str, tuple[tuple[int, int], ...], bool]:
+        self,
+        text: str,
+        clauses: list[tuple[int, int, bool]],
+        signals: dict[str, float],
+        mentions: list[Mention],
+    ) -> tuple[str, list[tuple[int, int, str]]]:
+        """The competitor the text names as chosen, and every operator named with its role."""
         book = self.codebook
-        named: dict[str, float] = {}
-        denied = False
-        spans: list[tuple[int, int]] = []
+        scores: dict[str, float] = {}
+        operators: list[tuple[int, int, str]] = []
         taken: list[tuple[int, int]] = []
         for competitor in book.competitors:
             for alias in competitor.aliases:
@@ -145,34 +176,60 @@ class RuleCoder:
                     end = position + len(alias)
                     if not any(s < end and position < e for s, e in taken):
                         taken.append((position, end))
-                        clause_start = _clause_of(clauses, position)[0]
-                        # "不要钱的移动宽带" is free broadband, not a denial.
-                        before = _FREE_OF_CHARGE.sub("", text[max(clause_start, position - 4) : position])
-                        after = text[end : end + 5]
-                        if any(
-                            negator in before for negator in ("不是", "没用", "没有", "不用", "没装", "不要")
-                        ) or any(word in after for word in ("没关系", "无关", "不相干")):
-                            denied = True
-                        else:
-                            chosen = any(
-                                text[max(0, position - 4) : position].endswith(cue) for cue in book.chosen_before
-                            )
-                            chosen = chosen or any(text[end : end + 4].startswith(cue) for cue in book.chosen_after)
-                            named[competitor.id] = max(named.get(competitor.id, 0.0), 2.0 if chosen else 1.0)
-                            spans.append((position, end))
+                        role = self._operator_role(text, position, end, _clause_of(clauses, position), mentions)
+                        operators.append((position, end, role))
+                        if role in (CHOSEN, NAMED):
+                            score = 2.0 if role == CHOSEN else 1.0
+                            scores[competitor.id] = max(scores.get(competitor.id, 0.0), score)
                     position = text.find(alias, position + 1)
-        if named:
-            best = max(named.values())
-            leaders = [cid for cid, score in named.items() if score == best]
-            if len(leaders) == 1:
-                return leaders[0], tuple(spans), False
-            return "unknown", tuple(spans), False
+        operators.sort()
+        if scores:
+            best = max(scores.values())
+            leaders = [cid for cid, score in scores.items() if score == best]
+            return (leaders[0] if len(leaders) == 1 else "unknown"), operators
         if signals.get("reinstall", 0) > 0 or any(cue in text for cue in book.telecom_again):
-            return "china_telecom", (), False
+            return "china_telecom", operators
         # A customer who moved may well have broadband at the new address: "用不上" says nothing then.
         if signals.get("relocation", 0) <= 0 and any(cue in text for cue in book.no_broadband):
-            return "none", (), False
-        return "unknown", (), denied
+            return "none", operators
+        return "unknown", operators
+
+    def _operator_role(
+        self, text: str, start: int, end: int, clause: tuple[int, int, bool], mentions: list[Mention]
+    ) -> str:
+        """Whether the operator named at text[start:end] is chosen, the provider, named or denied.
+
+        The order matters: a denial, then a switch said before the name ("装了移动"), then the
+        provider's cues ("你们联通", "联通客服") or a complaint right after the name in its clause
+        ("联通宽带非得绑定手机卡"), then a choice said after the name ("移动送的").
+        """
+        book = self.codebook
+        clause_start, clause_end, _ = clause
+        # "不要钱的移动宽带" is free broadband, not a denial.
+        before = _FREE_OF_CHARGE.sub("", text[max(clause_start, start - 4) : start])
+        after = text[end : end + 5]
+        if any(negator in before for negator in ("不是", "没用", "没有", "不用", "没装", "不要")) or any(
+            word in after for word in ("没关系", "无关", "不相干")
+        ):
+            return DENIED
+        if any(text[max(0, start - 4) : start].endswith(cue) for cue in book.chosen_before):
+            return CHOSEN
+        addressed = text[max(clause_start, start - 6) : start].rstrip(": ")
+        if any(addressed.endswith(cue) for cue in book.provider_before) or any(
+            text[end : end + 5].startswith(cue) for cue in book.provider_after
+        ):
+            return PROVIDER
+        if text[max(clause_start, start - 2) : start].endswith(("比", "不如", "没有", "跟", "和")):
+            return NAMED  # a comparison: "比移动贵" names the cheaper one, not the provider
+        for mention in mentions:
+            complaint = mention.reason in _COMPLAINT_REASONS or (
+                mention.reason == "price" and _PRICE_COMPLAINT.search(mention.cue) is not None
+            )
+            if complaint and end <= mention.start < min(clause_end, end + 14) and mention.strength > 0:
+                return PROVIDER
+        if any(text[end : end + 4].startswith(cue) for cue in book.chosen_after):
+            return CHOSEN
+        return NAMED
 
 
 class _KeywordIndex:
