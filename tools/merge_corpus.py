@@ -7,8 +7,8 @@ Run after the parts change:
 
 Exact duplicate texts are kept once (the first, parts in name order; with `--avoid` a text already
 in another corpus is left out too); the split is fixed by a hash of the text. Ids are the merged
-row number, or with `--local-ids` the part's letter and the row's number within the part
-(`e-0012`), which stay put when another part is added. The adjudicated codes of the folder's
+row number, or with `--local-ids` the part's letter and the row's number in the part's file
+(`e-0012`), which stay put whatever is added or left out elsewhere. The adjudicated codes of the folder's
 `adjudication.csv` (by id) replace the writers' codes where the two blind coders disagreed.
 """
 
@@ -34,13 +34,11 @@ def merge(folder: Path, *, local_ids: bool, avoid: list[Path], adjudicated: bool
             seen.update(" ".join(record["text"].split()) for record in csv.DictReader(handle))
     rows = []
     for part in sorted((folder / "parts").glob("*.csv")):
-        number = 0
         with part.open(encoding="utf-8-sig", newline="") as handle:
-            for record in csv.DictReader(handle):
+            for number, record in enumerate(csv.DictReader(handle), start=1):
                 text = " ".join((record.get("text") or "").split())
                 if not text or text in seen:
                     continue
-                number += 1
                 reasons = parse_reasons(record["reasons"])
                 if record["competitor"] not in COMPETITORS:
                     raise SystemExit(f"{part}: unknown competitor {record['competitor']!r} for {text!r}")
