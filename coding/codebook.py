@@ -56,6 +56,7 @@ class Codebook:
     stopped_using: tuple[str, ...]
     provider_before: tuple[str, ...]
     provider_after: tuple[str, ...]
+    complaint_marks: tuple[str, ...]
     path: Path
     sha256: str
 
@@ -111,6 +112,7 @@ def load_codebook(path: str | Path | None = None, *, fixed_ids: bool = True) -> 
         stopped_using=_words(cues.get("stopped_using")),
         provider_before=_words((data.get("provider_cues") or {}).get("before")),
         provider_after=_words((data.get("provider_cues") or {}).get("after")),
+        complaint_marks=_words((data.get("provider_cues") or {}).get("complaint_marks")),
         path=file,
         sha256=hashlib.sha256(raw).hexdigest(),
     )

@@ -152,20 +152,26 @@ class Coder:
         self, rules: list[RuleResult], prediction: reason_model.Prediction | None, flags: np.ndarray
     ) -> list[str]:
         """Named in the text wins; then "stopped using it" with no reason given means no broadband;
-        an answer about another operator as the provider says nothing of a switch; otherwise the
-        model's guess when it is confident."""
+        a reinstall is with the provider again; an answer that names operators (as the provider,
+        or several) says nothing more; otherwise the model's guess when it is confident."""
         classes = prediction.competitor_classes if prediction is not None else []
+        reinstall = self.codebook.reason_ids.index("reinstall") if "reinstall" in self.codebook.reason_ids else None
         chosen = []
         for row, result in enumerate(rules):
             if result.competitor != "unknown" or result.competitor_denied:
                 chosen.append(result.competitor)
             elif result.stopped_using and not flags[row].any():
                 chosen.append("none")
-            elif classes and not result.provider_named:
+            elif reinstall is not None and flags[row, reinstall]:
+                chosen.append("china_telecom")
+            elif classes and not result.operators:
                 assert prediction is not None
-                probabilities = prediction.competitor_probabilities[row]
-                best = int(np.argmax(probabilities))
-                chosen.append(classes[best] if probabilities[best] >= COMPETITOR_MODEL_MIN else "unknown")
+                # One-versus-rest probabilities, each on its own scale: the guess must be sure
+                # by itself, not merely the largest of several small ones.
+                scores = prediction.competitor_scores[row]
+                best = int(np.argmax(scores))
+                sure = scores[best] >= COMPETITOR_MODEL_MIN and classes[best] not in ("unknown", "china_telecom")
+                chosen.append(classes[best] if sure else "unknown")
             else:
                 chosen.append("unknown")
         return chosen

@@ -195,7 +195,7 @@ class Prediction:
     confidence: np.ndarray  # calibrated probability that the whole set of reasons is right
     unusual: np.ndarray  # unlike anything in training: longer, or mostly words never seen
     competitor_classes: list[str]
-    competitor_probabilities: np.ndarray
+    competitor_scores: np.ndarray  # one-versus-rest probability of each class
 
 
 @dataclass
@@ -331,8 +331,7 @@ class ReasonModel:
         competitor = np.zeros((rows, 0))
         if self.competitor_model is not None:
             classes = list(self.competitor_ids)
-            scores = self.competitor_model.probabilities(self.matrix(data.texts, data.tokens, data.rules))
-            competitor = scores / np.maximum(scores.sum(axis=1, keepdims=True), 1e-9)
+            competitor = self.competitor_model.probabilities(self.matrix(data.texts, data.tokens, data.rules))
         return Prediction(probabilities, decided, confidence, unusual, classes, competitor)
 
     def _confidence(

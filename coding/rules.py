@@ -16,6 +16,7 @@ _NEGATED_TAIL = re.compile(r"(不|没有?|冇得?|并不)(太|很|算|怎么|是
 # Reasons whose mention right after an operator's name is a complaint about that operator.
 _COMPLAINT_REASONS = frozenset({"slow_speed", "poor_service", "bundling", "bad_package", "slow_install", "itv_fee"})
 _PRICE_COMPLAINT = re.compile("[贵涨高]")
+_GIFT = re.compile("(的)?(送|免费|赠)")
 # How an operator is named: switched to, the provider complained about or addressed, named in
 # passing, or denied ("不是移动送的").
 CHOSEN, PROVIDER, NAMED, DENIED = "chosen", "provider", "named", "denied"
@@ -166,8 +167,9 @@ class RuleCoder:
     ) -> tuple[str, list[tuple[int, int, str]]]:
         """The competitor the text names as chosen, and every operator named with its role."""
         book = self.codebook
-        scores: dict[str, float] = {}
+        scores: dict[str, float]
         operators: list[tuple[int, int, str]] = []
+        self._operator_at: dict[tuple[int, int], str] = {}
         taken: list[tuple[int, int]] = []
         for competitor in book.competitors:
             for alias in competitor.aliases:
@@ -178,11 +180,15 @@ class RuleCoder:
                         taken.append((position, end))
                         role = self._operator_role(text, position, end, _clause_of(clauses, position), mentions)
                         operators.append((position, end, role))
-                        if role in (CHOSEN, NAMED):
-                            score = 2.0 if role == CHOSEN else 1.0
-                            scores[competitor.id] = max(scores.get(competitor.id, 0.0), score)
+                        self._operator_at[(position, end)] = competitor.id
                     position = text.find(alias, position + 1)
         operators.sort()
+        operators = self._provider_throughout(text, operators)
+        scores = {}
+        for start, end, role in operators:
+            if role in (CHOSEN, NAMED):
+                competitor_id = self._operator_at[(start, end)]
+                scores[competitor_id] = max(scores.get(competitor_id, 0.0), 2.0 if role == CHOSEN else 1.0)
         if scores:
             best = max(scores.values())
             leaders = [cid for cid, score in scores.items() if score == best]
@@ -193,6 +199,19 @@ class RuleCoder:
         if signals.get("relocation", 0) <= 0 and any(cue in text for cue in book.no_broadband):
             return "none", operators
         return "unknown", operators
+
+    def _provider_throughout(self, text: str, operators: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+        """Operators named beside the provider ("@中国移动10086") are the provider too, and in a
+        complaint or a post ("【投诉对象】", "@", "#", "12300申诉") so is every operator named
+        without a switch."""
+        complaint = any(mark in text for mark in self.codebook.complaint_marks)
+        result: list[tuple[int, int, str]] = []
+        for start, end, role in operators:
+            beside = any(r == PROVIDER and (0 <= start - e <= 1 or 0 <= s - end <= 1) for s, e, r in operators)
+            if role == NAMED and (complaint or beside):
+                role = PROVIDER
+            result.append((start, end, role))
+        return result
 
     def _operator_role(
         self, text: str, start: int, end: int, clause: tuple[int, int, bool], mentions: list[Mention]
@@ -214,6 +233,8 @@ class RuleCoder:
             return DENIED
         if any(text[max(0, start - 4) : start].endswith(cue) for cue in book.chosen_before):
             return CHOSEN
+        if _GIFT.match(text, end):
+            return CHOSEN  # "移动送的宽带": the broadband that came with the mobile plan
         addressed = text[max(clause_start, start - 6) : start].rstrip(": ")
         if any(addressed.endswith(cue) for cue in book.provider_before) or any(
             text[end : end + 5].startswith(cue) for cue in book.provider_after
