@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import sys
@@ -207,7 +205,7 @@ def case_list(
     include_pii: bool,
 ) -> None:
     """Print the queue: due callbacks first, then the list in order."""
-    from coding.tables import neutralise_formula
+    from coding.textio import excel_csv_text
     from survey_tui.textable import format_table
 
     store = open_store(ctx)
@@ -234,12 +232,9 @@ def case_list(
         for r in records
     ]
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(QUEUE_HEADERS)
-        writer.writerows([[neutralise_formula(cell) for cell in row] for row in rows])
-        # Excel opens UTF-8 CSV correctly only with a byte-order mark.
-        click.echo("\ufeff" + buffer.getvalue(), nl=False)
+        import pandas as pd
+
+        click.echo(excel_csv_text(pd.DataFrame(rows, columns=list(QUEUE_HEADERS))), nl=False)
         return
     counts = store.case_counts()
     click.echo(format_table(QUEUE_HEADERS, rows))

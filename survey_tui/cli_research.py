@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 from datetime import date
 from typing import Any
@@ -77,7 +76,7 @@ def tally(
 ) -> None:
     """Reasons, competitors, why they chose them, q4-q6, cross-tabs with chi-square, call outcomes
     and AAPOR response rates, from the completed disconnect interviews of the store."""
-    from coding.tables import neutralise_frame
+    from coding.textio import excel_csv_text
     from survey_tui.analysis import tables
 
     store = open_store(ctx)
@@ -102,11 +101,8 @@ def tally(
     for name, table in chosen.items():
         heading = f"# {name}" + (f" (n={table.attrs['n']})" if table.attrs.get("n") is not None else "")
         if fmt == "csv":
-            buffer = io.StringIO()
-            crossed = name.startswith("reasons_by_")
-            neutralise_frame(table, index=crossed).to_csv(buffer, index=crossed, lineterminator="\n")
             click.echo(heading)
-            click.echo(buffer.getvalue())
+            click.echo(excel_csv_text(table, index=name.startswith("reasons_by_"), bom=False))
             continue
         click.echo(f"\n{heading}")
         click.echo(table.to_string(index=name.startswith("reasons_by_")) if len(table) else "  (no data)")

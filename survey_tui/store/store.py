@@ -19,9 +19,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 
 from coding.ids import COMPETITORS, REASONS
+from coding.normalize import mask_account, mask_phone
 from survey_tui.call_list import CallListRow, SkippedRow
 from survey_tui.model.questionnaire import Answer, Questionnaire, SpecialAnswer
-from survey_tui.privacy import mask_account, mask_phone
 from survey_tui.store import schema
 from survey_tui.store.errors import SchemaError, StoreError, StoreUnavailable
 from survey_tui.store.urls import display, resolve_url
