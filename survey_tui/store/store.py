@@ -1411,9 +1411,7 @@ def readable_json(value: Any) -> str:
 def _make_engine(url: URL, busy_seconds: float = SQLITE_BUSY_SECONDS) -> Engine:
     if url.drivername.startswith("sqlite"):
         return _sqlite_engine(url, busy_seconds)
-    return sa.create_engine(
-        url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, json_serializer=readable_json
-    )
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, json_serializer=readable_json)
 
 
 def _create_private(file: Path) -> None:

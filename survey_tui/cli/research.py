@@ -10,24 +10,9 @@ from typing import Any
 import click
 
 from coding.ids import REASONS
-from survey_tui.cli_support import db_option, disclose_pii, open_store, user_errors
+from survey_tui.cli.common import disclose_pii, filter_options, open_store, user_errors
 
 SIMULATED_DB = "churn-survey-simulated.db"
-
-
-def filter_options(command: Any) -> Any:
-    """--since, --until, --branch, --agent and --version, shared by tally, export and report."""
-    for option in reversed(
-        [
-            click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Interviews from this day (YYYY-MM-DD)."),
-            click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Interviews up to this day."),
-            click.option("--branch", help="Only this branch (支局)."),
-            click.option("--agent", help="Only this agent's interviews."),
-            click.option("--version", "questionnaire_version", help="Only this questionnaire version."),
-        ]
-    ):
-        command = option(command)
-    return command
 
 
 def make_filters(since: Any, until: Any, branch: str | None, agent: str | None, version: str | None) -> Any:
@@ -58,7 +43,6 @@ def _jsonable(value: Any) -> Any:
 
 
 @click.command()
-@db_option
 @filter_options
 @click.option("--table", "names", multiple=True, help="Only these tables (repeatable); default all.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
@@ -118,7 +102,6 @@ def tally(
 
 
 @click.command()
-@db_option
 @click.option("--cases", type=click.IntRange(min=10), default=600, show_default=True, help="Simulated customers.")
 @click.pass_context
 @user_errors
@@ -143,7 +126,6 @@ def demo(ctx: click.Context, cases: int) -> None:
 
 
 @click.command("export")
-@db_option
 @filter_options
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "sav", "dta", "json"]), required=True)
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="File to write.")
@@ -217,7 +199,6 @@ def picture_errors(function: Any) -> Any:
 
 
 @click.command()
-@db_option
 @filter_options
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="FILE.png or FILE.svg")
 @click.option("--what", type=click.Choice(["reasons", "competitors", "crosstab"]), default="reasons", show_default=True)
@@ -282,7 +263,6 @@ def chart(
 
 
 @click.command()
-@db_option
 @filter_options
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="FILE.png")
 @click.option("--reason", type=click.Choice(list(REASONS)), help="Only answers with this reason.")
@@ -323,7 +303,6 @@ def cloud(
 
 
 @click.command()
-@db_option
 @filter_options
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="report.html")
 @click.option("--font", help="A font file or family for the charts [env CHURN_SURVEY_FONT].")
