@@ -1,4 +1,4 @@
-"""Text normalisation before coding: width, script, whitespace, emoji, and phone numbers masked."""
+"""Text normalisation before coding (width, script, whitespace, emoji) and the masking of personal data."""
 
 from __future__ import annotations
 
@@ -17,16 +17,38 @@ _EMOJI = re.compile(
 _SPACE = re.compile(r"\s+")
 
 
+def mask(value: str | None, *, keep_start: int = 0, keep_end: int = 4, short_keep_end: int = 0) -> str:
+    """The one masking rule of personal data: the first `keep_start` and last `keep_end`
+    characters are kept and every other one is a `*`; a value too short to hide anything that
+    way keeps only its last `short_keep_end` (when it is longer than that)."""
+    if not value:
+        return ""
+    if len(value) <= keep_start + keep_end:
+        kept = short_keep_end if len(value) > short_keep_end else 0
+        return "*" * (len(value) - kept) + value[len(value) - kept :]
+    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[len(value) - keep_end :]
+
+
+def mask_phone(phone: str | None) -> str:
+    """A phone number with its first three and last four digits: 18112342536 -> 181****2536."""
+    return mask(phone, keep_start=3, short_keep_end=2)
+
+
+def mask_account(account: str | None) -> str:
+    """An account id with its last four characters, enough for an agent to confirm it."""
+    return mask(account)
+
+
 def mask_phones(text: str) -> str:
-    """Phone numbers typed into free text keep their first three and last four digits."""
+    """Phone numbers said in free text, masked: a mobile as mask_phone, a landline with its area
+    code kept and the rest as mask_account (0739-***1234)."""
 
-    def mask(match: re.Match[str]) -> str:
+    def masked(match: re.Match[str]) -> str:
         if match.group(1):
-            return f"{match.group(1)}****{match.group(3)}"
-        area, number = match.group(4), match.group(5)
-        return f"{area}-{'*' * (len(number) - 4)}{number[-4:]}"
+            return mask_phone(match.group(1) + match.group(2) + match.group(3))
+        return f"{match.group(4)}-{mask(match.group(5))}"
 
-    return _PHONE.sub(mask, text)
+    return _PHONE.sub(masked, text)
 
 
 def to_half_width(text: str) -> str:

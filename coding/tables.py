@@ -1,42 +1,27 @@
-"""Answer tables: CSV (UTF-8, UTF-8 with BOM, GBK) or XLSX read in chunks; CSV written for Excel."""
+"""Answer tables: CSV (UTF-8, UTF-8 with BOM, GBK, UTF-16) or XLSX read in chunks; CSV written for Excel."""
 
 from __future__ import annotations
 
-import codecs
 import csv
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
+
+from coding.textio import (
+    EncodingError,
+    ExcelCsvWriter,
+    detect_encoding,
+    is_formula_like,
+    neutralise_formula,
+    neutralise_frame,
+)
 
 CHUNK_ROWS = 100_000
 
 
 class TableError(ValueError):
     """A table that cannot be read as asked; the message names the file."""
-
-
-def detect_encoding(path: Path) -> str:
-    """utf-8-sig, utf-8 or gb18030 (a superset of GBK), checked over the whole file."""
-    with path.open("rb") as handle:
-        head = handle.read(3)
-        if head == codecs.BOM_UTF8:
-            return "utf-8-sig"
-        handle.seek(0)
-        for encoding in ("utf-8", "gb18030"):
-            decoder = codecs.getincrementaldecoder(encoding)()
-            handle.seek(0)
-            try:
-                while block := handle.read(1 << 20):
-                    decoder.decode(block)
-                decoder.decode(b"", final=True)
-                return encoding
-            except UnicodeDecodeError:
-                continue
-    raise TableError(f"{path}: the text encoding is not UTF-8 or GBK")
 
 
 def read_chunks(path: str | Path, columns: Sequence[str], chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
@@ -61,7 +46,10 @@ def _check(file: Path, found: Sequence[str], wanted: Sequence[str]) -> None:
 
 
 def _csv_chunks(file: Path, columns: Sequence[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
-    encoding = detect_encoding(file)
+    try:
+        encoding = detect_encoding(file)
+    except EncodingError as error:
+        raise TableError(str(error)) from error
     with file.open(encoding=encoding, newline="") as handle:
         sample = handle.read(65536)
     try:
@@ -127,81 +115,19 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-# Text that Excel, WPS and LibreOffice read as a formula when a cell starts with it (a tab or a
-# carriage return first, too). An answer or a call-list cell such as =HYPERLINK("http://…") must
-# stay text in every spreadsheet a researcher opens.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def is_formula_like(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
-
-
-def neutralise_formula(value: Any) -> Any:
-    """A leading apostrophe, the spreadsheets' own mark for "this is text" (OWASP's advice for CSV)."""
-    return "'" + value if is_formula_like(value) else value
-
-
-def neutralise_frame(frame: pd.DataFrame, *, index: bool = False) -> pd.DataFrame:
-    """The frame with every formula-like text cell (and header, and with `index` the index) neutralised."""
-    result = frame.copy()
-    for position in range(result.shape[1]):
-        column = result.iloc[:, position]
-        if column.dtype == object or pd.api.types.is_string_dtype(column):
-            result.isetitem(position, _neutralise_column(column))
-    result.columns = [neutralise_formula(name) for name in result.columns]
-    if index:
-        result.index = result.index.map(neutralise_formula)
-    return result
-
-
-def _neutralise_column(column: pd.Series) -> pd.Series:
-    # Vectorised: a million coded answers are written in seconds, and nearly none is formula-like.
-    try:
-        risky = column.str.startswith(FORMULA_STARTS, na=False)
-    except AttributeError:  # no text in the column at all
-        return column
-    if not risky.any():
-        return column
-    return column.mask(risky, "'" + column[risky].astype(str))
-
-
-class CsvForExcel:
-    """Appends DataFrames to a CSV that Excel opens with Chinese intact (UTF-8 with BOM), formulas
-    neutralised. The file is owner-only and appears under its name only once complete: a run that
-    fails leaves the previous file, or none, never half a table."""
+class CsvForExcel(ExcelCsvWriter):
+    """The coding commands' CSV for Excel (coding.textio.ExcelCsvWriter); a missing folder is a TableError."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.rows = 0
-        self._header_written = False
-        if not self.path.parent.is_dir():
-            raise TableError(f"{self.path}: the folder {self.path.parent} does not exist")
-        descriptor, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".part")
-        self._temporary = Path(name)
-        self._handle = os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="")
+        super().__init__(path, missing_folder=TableError)
 
-    def write(self, frame: pd.DataFrame) -> None:
-        neutralise_frame(frame).to_csv(self._handle, index=False, header=not self._header_written, lineterminator="\n")
-        self._header_written = True
-        self.rows += len(frame)
 
-    def close(self) -> None:
-        """Finish the file: synced, then moved onto its name."""
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
-        os.replace(self._temporary, self.path)
-
-    def abandon(self) -> None:
-        self._handle.close()
-        self._temporary.unlink(missing_ok=True)
-
-    def __enter__(self) -> CsvForExcel:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abandon()
+__all__ = [
+    "CHUNK_ROWS",
+    "CsvForExcel",
+    "TableError",
+    "is_formula_like",
+    "neutralise_formula",
+    "neutralise_frame",
+    "read_chunks",
+]

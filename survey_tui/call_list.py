@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import csv
 import re
 import unicodedata
@@ -12,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import BinaryIO
 
-from survey_tui.privacy import mask_phone
+from coding.normalize import mask_phone
+from coding.textio import EncodingError, check_file_kind, detect_encoding
 
 __all__ = [
     "CallList",
@@ -83,7 +82,6 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 # A header row is looked for among the first few rows because exports from billing systems
 # often put a title such as "2021年2月拆机清单" above it.
 _HEADER_SEARCH_ROWS = 10
-_CHUNK = 1 << 20
 _SNIFF_CHARS = 8192
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
@@ -310,14 +308,10 @@ _XLS_ADVICE = "open it in Excel or WPS and save it as .xlsx or as CSV (UTF-8)"
 
 
 def _check_magic(path: Path, head: bytes, expected_zip: bool) -> None:
-    """Catch the common mix-ups of file type and extension with a message that says what to do."""
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise CallListError(
-            f"{path}: this is an old Excel .xls workbook or a password-protected one;"
-            f" {_XLS_ADVICE} (without a password)"
-        )
-    if not expected_zip and head.startswith(b"PK\x03\x04"):
-        raise CallListError(f"{path}: this is an Excel workbook, not a CSV file; rename it to .xlsx")
+    try:
+        check_file_kind(path, head, workbook=expected_zip)
+    except EncodingError as error:
+        raise CallListError(str(error)) from error
 
 
 def read_call_list(path: str | Path) -> CallList:
@@ -354,82 +348,13 @@ def read_call_list(path: str | Path) -> CallList:
 
 
 def _detect_encoding(path: Path) -> str:
-    """Pick the encoding by decoding the whole file in chunks, so a large file is never held."""
+    """The file's encoding (coding.textio.detect_encoding, shared with the coding commands)."""
     try:
-        with path.open("rb") as handle:
-            head = handle.read(4)
-            _check_magic(path, head, expected_zip=False)
-            if head.startswith(codecs.BOM_UTF8):
-                _check_decodes(path, handle, "utf-8-sig")
-                return "utf-8-sig"
-            if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                # Excel's "Unicode Text": UTF-16 with a byte-order mark, tab-separated.
-                _check_decodes(path, handle, "utf-16")
-                return "utf-16"
-            for encoding in ("utf-8", "gb18030"):
-                handle.seek(0)
-                decoder = codecs.getincrementaldecoder(encoding)("strict")
-                try:
-                    while chunk := handle.read(_CHUNK):
-                        if b"\x00" in chunk:
-                            raise CallListError(f"{path}: does not look like a text (CSV) file")
-                        decoder.decode(chunk)
-                    decoder.decode(b"", final=True)
-                except UnicodeDecodeError:
-                    continue
-                if encoding == "gb18030":
-                    _refuse_mixed(path, handle)
-                return encoding
-            _refuse_mixed(path, handle)
+        return detect_encoding(path)
+    except EncodingError as error:
+        raise CallListError(str(error)) from error
     except OSError as exc:
         raise _opening_error(path, exc) from exc
-    raise CallListError(f"{path}: the text encoding is not recognised; save the file as UTF-8 or GBK (GB18030)")
-
-
-def _check_decodes(path: Path, handle: BinaryIO, encoding: str) -> None:
-    """A file that announces its encoding with a byte-order mark must keep to it to the end."""
-    handle.seek(0)
-    decoder = codecs.getincrementaldecoder(encoding)("strict")
-    line = 1
-    try:
-        while chunk := handle.read(_CHUNK):
-            try:
-                line += decoder.decode(chunk).count("\n")
-            except UnicodeDecodeError as exc:
-                line += chunk[: exc.start].decode(encoding, errors="replace").count("\n")
-                raise
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError as exc:
-        raise CallListError(
-            f"{path}: starts as {encoding.upper().replace('-SIG', '')} text but has bytes that are not "
-            f"(near line {line}, {exc.reason}); save the whole file again in one encoding"
-        ) from exc
-
-
-# Two or more Chinese characters in UTF-8 (3 bytes each, lead E3-E9), which GBK text does not
-# produce by chance: a line that has them in a file that is not UTF-8 was pasted from elsewhere.
-_UTF8_CJK = re.compile(rb"(?:[\xe3-\xe9][\x80-\xbf]{2}){2,}")
-
-
-def _refuse_mixed(path: Path, handle: BinaryIO) -> None:
-    """GB18030 decodes nearly any bytes, so UTF-8 lines in a GBK file would become silent mojibake."""
-    handle.seek(0)
-    utf8_line = gbk_line = None
-    for number, raw in enumerate(handle, start=1):
-        if raw.isascii():
-            continue
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            gbk_line = gbk_line or number
-        else:
-            if _UTF8_CJK.search(raw):
-                utf8_line = utf8_line or number
-        if utf8_line and gbk_line:
-            raise CallListError(
-                f"{path}: mixes two text encodings: line {utf8_line} is UTF-8 and line {gbk_line} is GBK; "
-                "open it in Excel or WPS, check the Chinese text and save it again as CSV UTF-8"
-            )
 
 
 def _sniff_delimiter(sample: str) -> str:

@@ -7,12 +7,11 @@ from typing import Any
 import pandas as pd
 
 from coding.ids import COMPETITORS, REASONS
-from coding.normalize import mask_phones
+from coding.normalize import mask_account, mask_phone, mask_phones
 from survey_tui.analysis import Filters, respondents, tables
 from survey_tui.exports import Dataset, Variable
 from survey_tui.model.dispositions import outcome
 from survey_tui.model.questionnaire import Questionnaire, QuestionType
-from survey_tui.privacy import mask_account, mask_phone
 from survey_tui.store import Store
 
 YES_NO = {0: "否", 1: "是"}

@@ -23,7 +23,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from coding.tables import is_formula_like, neutralise_frame
+from coding.textio import is_formula_like, write_excel_csv
 
 FORMATS = ("csv", "xlsx", "sav", "dta", "json")
 # JSON records are made this many at a time, so that memory stays bounded on any table.
@@ -74,10 +74,8 @@ class Dataset:
 def write_csv(dataset: Dataset, path: Path) -> Path:
     """UTF-8 with a byte-order mark, which Excel needs to open Chinese text correctly; no index column."""
     _check(dataset)
-    with _private_file(path) as temporary:
-        # =HYPERLINK(...) typed by a customer or found in a call list stays text in Excel.
-        neutralise_frame(dataset.frame).to_csv(temporary, index=False, encoding="utf-8-sig")
-    return path
+    # =HYPERLINK(...) typed by a customer or found in a call list stays text in Excel.
+    return write_excel_csv(dataset.frame, path)
 
 
 def write_json(datasets: Sequence[Dataset], path: Path) -> Path:

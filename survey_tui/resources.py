@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from coding.resources import shipped_dir
-from survey_tui.model.loader import XLSFORM_SUFFIXES
+from survey_tui.model.files import XLSFORM_SUFFIXES
 
 __all__ = ["find_questionnaire", "shipped_dir", "shipped_questionnaires"]
 

@@ -18,7 +18,7 @@ from survey_tui.cli import cli
 from survey_tui.model import Answer
 from survey_tui.screens import QueueScreen, SupervisorScreen
 from survey_tui.settings import NotAllowed, SettingsError, load_settings
-from survey_tui.store import Store
+from survey_tui.store import Store, schema
 from tests import pg_server
 from tests.pg_server import ThrowawayPostgres
 from tests.test_store import rows
@@ -273,7 +273,7 @@ def test_pgpassword_and_pgpass_supply_the_password(
     monkeypatch.setenv("PGPASSFILE", str(pgpass))
     with_file = run("--db", bare, "db", "info")
     assert with_file.exit_code == 0, with_file.output
-    assert "schema:   0005" in with_file.output
+    assert f"schema:   {schema.SCHEMA_REVISION}" in with_file.output
 
 
 async def test_the_app_shows_where_the_data_is_without_the_password(throwaway_db: str, tmp_path: Path) -> None:

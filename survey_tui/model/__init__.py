@@ -1,12 +1,8 @@
 """The questionnaire model: typed questions, the YAML loader and checker, conditions and flow."""
 
 from survey_tui.model.conditions import Condition, ConditionSyntaxError, parse_condition
-from survey_tui.model.loader import (
-    Problem,
-    QuestionnaireError,
-    check_questionnaire,
-    load_questionnaire,
-)
+from survey_tui.model.files import check_questionnaire, load_questionnaire
+from survey_tui.model.problems import Problem, QuestionnaireError
 from survey_tui.model.questionnaire import (
     Answer,
     Choice,

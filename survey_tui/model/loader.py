@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -16,7 +16,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 
 from survey_tui.model.conditions import Condition, ConditionSyntaxError, parse_condition
+from survey_tui.model.flow import parse_date, parse_number
 from survey_tui.model.placeholders import PlaceholderError, placeholder_names
+from survey_tui.model.problems import Problem, QuestionnaireError
 from survey_tui.model.questionnaire import (
     ACKNOWLEDGE_CHOICES,
     CHOICE_TYPES,
@@ -31,8 +33,6 @@ from survey_tui.model.questionnaire import (
 )
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# Spreadsheets are read as XLSForm (survey_tui.model.xlsform); anything else as YAML.
-XLSFORM_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 # A questionnaire of a few hundred questions is some tens of KiB; more is a mistake (a data file).
 MAX_FILE_BYTES = 512 * 1024
 _TOP_KEYS = {"id", "version", "title", "description", "settings", "special_answers", "questions"}
@@ -58,60 +58,17 @@ _CHOICE_KEYS = {"code", "label", "specify", "columns"}
 _BUILT_IN_CHOICES = {QuestionType.YES_NO: YES_NO_CHOICES, QuestionType.ACKNOWLEDGE: ACKNOWLEDGE_CHOICES}
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a questionnaire file."""
-
-    file: str
-    line: int
-    question_id: str | None
-    message: str
-    # Set for spreadsheets (XLSForm): the sheet of `line` (its row) and the column's header.
-    sheet: str | None = None
-    column: str | None = None
-
-    def __str__(self) -> str:
-        if self.sheet is None:
-            where = f"{self.file}:{self.line}" if self.line else self.file
-        else:
-            where = f"{self.file}: sheet {self.sheet}, row {self.line}"
-            if self.column:
-                where += f", column {self.column}"
-        return f"{where}: [{self.question_id}] {self.message}" if self.question_id else (f"{where}: {self.message}")
-
-
-class QuestionnaireError(Exception):
-    """A questionnaire that cannot be used; carries every problem found."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-def load_questionnaire(path: str | Path, *, language: str | None = None) -> Questionnaire:
-    """Parse and check `path` (YAML, or an XLSForm in the `language` chosen); raise
-    QuestionnaireError listing all problems."""
-    if _is_xlsform(path):
-        from survey_tui.model.xlsform import read_xlsform
-
-        return read_xlsform(path, language=language)
+def load_yaml(path: str | Path) -> Questionnaire:
+    """Parse and check the YAML questionnaire at `path`; raise QuestionnaireError listing all problems."""
     questionnaire, problems = _read(Path(path))
     if problems or questionnaire is None:
         raise QuestionnaireError(problems)
     return questionnaire
 
 
-def check_questionnaire(path: str | Path, *, language: str | None = None) -> list[Problem]:
-    """Every problem of `path`, empty when it is clean."""
-    if _is_xlsform(path):
-        from survey_tui.model.xlsform import check_xlsform
-
-        return check_xlsform(path, language=language)
+def check_yaml(path: str | Path) -> list[Problem]:
+    """Every problem of the YAML questionnaire at `path`, empty when it is clean."""
     return _read(Path(path))[1]
-
-
-def _is_xlsform(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in XLSFORM_SUFFIXES
 
 
 def _line(node: Any, key: Any = None) -> int:
@@ -560,8 +517,6 @@ class _Reader:
 
 def default_problem(qtype: QuestionType, default: str, choices: tuple[Choice, ...]) -> str | None:
     """Why `default` cannot be the default answer of a question of this type, or None."""
-    from survey_tui.model.flow import parse_date, parse_number
-
     codes = {c.code for c in choices}
     if qtype in (QuestionType.NOTE, QuestionType.CALCULATE):
         return f"a {qtype.value} takes no 'default'"

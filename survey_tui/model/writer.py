@@ -12,6 +12,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from survey_tui.model.loader import load_yaml
 from survey_tui.model.questionnaire import (
     ACKNOWLEDGE_CHOICES,
     YES_NO_CHOICES,
@@ -63,14 +64,12 @@ def write_atomically(path: str | Path, data: bytes) -> Path:
 
 def save_questionnaire(questionnaire: Questionnaire, path: str | Path) -> Path:
     """Write `questionnaire` as YAML at `path`, after checking it reads back as the same model."""
-    from survey_tui.model.loader import load_questionnaire
-
     text = dump_questionnaire(questionnaire)
     directory = Path(tempfile.mkdtemp(prefix="churn-survey-"))
     try:
         probe = directory / f"{questionnaire.id}.yaml"
         probe.write_text(text, encoding="utf-8")
-        if load_questionnaire(probe) != questionnaire:
+        if load_yaml(probe) != questionnaire:
             raise ValueError(f"questionnaire {questionnaire.id} does not survive being written as YAML")
     finally:
         for leftover in directory.iterdir():

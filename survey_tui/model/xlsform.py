@@ -19,8 +19,9 @@ from types import MappingProxyType
 from typing import Any
 
 from survey_tui.model.conditions import Condition, ConditionSyntaxError, Literal, parse_condition
-from survey_tui.model.loader import XLSFORM_SUFFIXES, Problem, QuestionnaireError, default_problem
+from survey_tui.model.loader import default_problem
 from survey_tui.model.placeholders import PlaceholderError, placeholder_names
+from survey_tui.model.problems import Problem, QuestionnaireError
 from survey_tui.model.questionnaire import (
     ACKNOWLEDGE_CHOICES,
     YES_NO_CHOICES,
@@ -31,7 +32,10 @@ from survey_tui.model.questionnaire import (
     QuestionType,
     SpecialAnswer,
 )
+from survey_tui.model.writer import dump_questionnaire, write_atomically
 
+# Spreadsheets are read as XLSForm; anything else as YAML (survey_tui.model.files).
+XLSFORM_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 SURVEY, CHOICES, SETTINGS = "survey", "choices", "settings"
 # Our own survey column: the special answers (F8 don't know, F9 refused) a question allows.
 # ODK ignores columns it does not know, so a form carrying it still runs there unchanged.
@@ -162,8 +166,6 @@ def _read(path: Path, language: str | None) -> tuple[Questionnaire | None, list[
     questionnaire = reader.read()
     if reader.problems or questionnaire is None:
         return None, reader.problems
-    from survey_tui.model.writer import dump_questionnaire
-
     content = dump_questionnaire(questionnaire)
     return (
         replace(
@@ -897,8 +899,6 @@ def write_xlsform(questionnaire: Questionnaire, path: str | Path) -> Path:
     XForm with pyxform: a form pyxform refuses is never written."""
     from pyxform.errors import PyXFormError
     from pyxform.xls2xform import convert
-
-    from survey_tui.model.writer import write_atomically
 
     data = xlsform_bytes(questionnaire)
     try:

@@ -19,9 +19,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 
 from coding.ids import COMPETITORS, REASONS
+from coding.normalize import mask_account, mask_phone
 from survey_tui.call_list import CallListRow, SkippedRow
 from survey_tui.model.questionnaire import Answer, Questionnaire, SpecialAnswer
-from survey_tui.privacy import mask_account, mask_phone
 from survey_tui.store import schema
 from survey_tui.store.errors import SchemaError, StoreError, StoreUnavailable
 from survey_tui.store.urls import display, resolve_url
@@ -1346,7 +1346,7 @@ def _copy_text(value: Any, as_json: bool) -> str:
     if value is None and not as_json:
         return "\\N"
     if as_json:
-        text = json.dumps(value, ensure_ascii=False)
+        text = readable_json(value)
     elif isinstance(value, bool):
         return "t" if value else "f"
     elif isinstance(value, datetime | date):
@@ -1403,10 +1403,15 @@ def _stored_answer(row: sa.Row[Any]) -> StoredAnswer:
     )
 
 
+def readable_json(value: Any) -> str:
+    """JSON as the store writes it: UTF-8 text a researcher reads in the database (移动, not \\u79fb)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _make_engine(url: URL, busy_seconds: float = SQLITE_BUSY_SECONDS) -> Engine:
     if url.drivername.startswith("sqlite"):
         return _sqlite_engine(url, busy_seconds)
-    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, json_serializer=readable_json)
 
 
 def _create_private(file: Path) -> None:
@@ -1424,7 +1429,7 @@ def _sqlite_engine(url: URL, busy_seconds: float) -> Engine:
             raise StoreError(f"the folder {file.parent} for the database file does not exist")
         if not file.exists():
             _create_private(file)
-    engine = sa.create_engine(url, connect_args={"timeout": busy_seconds})
+    engine = sa.create_engine(url, connect_args={"timeout": busy_seconds}, json_serializer=readable_json)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: sqlite3.Connection, _record: object) -> None:

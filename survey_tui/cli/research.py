@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 from datetime import date
 from typing import Any
@@ -11,24 +10,9 @@ from typing import Any
 import click
 
 from coding.ids import REASONS
-from survey_tui.cli_support import db_option, disclose_pii, open_store, user_errors
+from survey_tui.cli.common import disclose_pii, filter_options, open_store, user_errors
 
 SIMULATED_DB = "churn-survey-simulated.db"
-
-
-def filter_options(command: Any) -> Any:
-    """--since, --until, --branch, --agent and --version, shared by tally, export and report."""
-    for option in reversed(
-        [
-            click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Interviews from this day (YYYY-MM-DD)."),
-            click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Interviews up to this day."),
-            click.option("--branch", help="Only this branch (支局)."),
-            click.option("--agent", help="Only this agent's interviews."),
-            click.option("--version", "questionnaire_version", help="Only this questionnaire version."),
-        ]
-    ):
-        command = option(command)
-    return command
 
 
 def make_filters(since: Any, until: Any, branch: str | None, agent: str | None, version: str | None) -> Any:
@@ -59,7 +43,6 @@ def _jsonable(value: Any) -> Any:
 
 
 @click.command()
-@db_option
 @filter_options
 @click.option("--table", "names", multiple=True, help="Only these tables (repeatable); default all.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
@@ -77,7 +60,7 @@ def tally(
 ) -> None:
     """Reasons, competitors, why they chose them, q4-q6, cross-tabs with chi-square, call outcomes
     and AAPOR response rates, from the completed disconnect interviews of the store."""
-    from coding.tables import neutralise_frame
+    from coding.textio import excel_csv_text
     from survey_tui.analysis import tables
 
     store = open_store(ctx)
@@ -102,11 +85,8 @@ def tally(
     for name, table in chosen.items():
         heading = f"# {name}" + (f" (n={table.attrs['n']})" if table.attrs.get("n") is not None else "")
         if fmt == "csv":
-            buffer = io.StringIO()
-            crossed = name.startswith("reasons_by_")
-            neutralise_frame(table, index=crossed).to_csv(buffer, index=crossed, lineterminator="\n")
             click.echo(heading)
-            click.echo(buffer.getvalue())
+            click.echo(excel_csv_text(table, index=name.startswith("reasons_by_"), bom=False))
             continue
         click.echo(f"\n{heading}")
         click.echo(table.to_string(index=name.startswith("reasons_by_")) if len(table) else "  (no data)")
@@ -122,7 +102,6 @@ def tally(
 
 
 @click.command()
-@db_option
 @click.option("--cases", type=click.IntRange(min=10), default=600, show_default=True, help="Simulated customers.")
 @click.pass_context
 @user_errors
@@ -147,7 +126,6 @@ def demo(ctx: click.Context, cases: int) -> None:
 
 
 @click.command("export")
-@db_option
 @filter_options
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "sav", "dta", "json"]), required=True)
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="File to write.")
@@ -221,7 +199,6 @@ def picture_errors(function: Any) -> Any:
 
 
 @click.command()
-@db_option
 @filter_options
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="FILE.png or FILE.svg")
 @click.option("--what", type=click.Choice(["reasons", "competitors", "crosstab"]), default="reasons", show_default=True)
@@ -286,7 +263,6 @@ def chart(
 
 
 @click.command()
-@db_option
 @filter_options
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="FILE.png")
 @click.option("--reason", type=click.Choice(list(REASONS)), help="Only answers with this reason.")
@@ -327,7 +303,6 @@ def cloud(
 
 
 @click.command()
-@db_option
 @filter_options
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="report.html")
 @click.option("--font", help="A font file or family for the charts [env CHURN_SURVEY_FONT].")

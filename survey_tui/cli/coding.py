@@ -9,24 +9,7 @@ from typing import Any
 
 import click
 
-from survey_tui.cli_support import Failure, db_option, open_store, user_errors
-
-
-def coding_errors(function: Any) -> Any:
-    """Codebook, table and model problems are user errors too."""
-    from functools import wraps
-
-    @wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from coding.codebook import CodebookError
-        from coding.tables import TableError
-
-        try:
-            return function(*args, **kwargs)
-        except (CodebookError, TableError) as error:
-            raise Failure(str(error)) from error
-
-    return wrapper
+from survey_tui.cli.common import Failure, open_store, user_errors
 
 
 def _progress(report: Any) -> None:
@@ -46,7 +29,6 @@ def _coder(model: str | None, rules_only: bool) -> Any:
 
 
 @click.command("code")
-@db_option
 @click.argument("source", required=False, type=click.Path(dir_okay=False))
 @click.option("--text-column", help="Column holding the answer text (with SOURCE).")
 @click.option("--id-column", help="Column identifying each answer (default: row number).")
@@ -63,7 +45,6 @@ def _coder(model: str | None, rules_only: bool) -> Any:
 )
 @click.pass_context
 @user_errors
-@coding_errors
 def code(
     ctx: click.Context,
     source: str | None,
@@ -118,7 +99,6 @@ def code(
 
 
 @click.command()
-@db_option
 @click.option(
     "--output",
     "-o",
@@ -128,7 +108,6 @@ def code(
 @click.option("--no-store", is_flag=True, help="Train on the shipped corpus only, not on human codes in the store.")
 @click.pass_context
 @user_errors
-@coding_errors
 def train(ctx: click.Context, output: str | None, no_store: bool) -> None:
     """Train the reason model on the corpus's training part plus every human-reviewed code in the store."""
     from coding import model as reason_model
@@ -161,7 +140,6 @@ def train(ctx: click.Context, output: str | None, no_store: bool) -> None:
 @click.option("--rules-only", is_flag=True, help="Evaluate the codebook's rules alone.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @user_errors
-@coding_errors
 def evaluate(
     gold: str,
     text_column: str,
@@ -214,7 +192,6 @@ def evaluate(
 
 
 @click.command("agreement")
-@db_option
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--coders", nargs=2, metavar="A B", help="Two coders of the store (`auto` is the model).")
 @click.option("--id-column", default="id", show_default=True)
@@ -222,7 +199,6 @@ def evaluate(
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_context
 @user_errors
-@coding_errors
 def agreement_command(
     ctx: click.Context,
     files: tuple[str, ...],
@@ -280,7 +256,6 @@ STAFF_QUESTIONS = ("q_churn_reasons", "q_retention_means")
 
 
 @click.command()
-@db_option
 @click.argument("source", required=False, type=click.Path(dir_okay=False))
 @click.option("--text-column", help="Column holding the answer text (with SOURCE).")
 @click.option("--question-column", help="Column naming the question of each answer (with SOURCE).")
@@ -288,7 +263,6 @@ STAFF_QUESTIONS = ("q_churn_reasons", "q_retention_means")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_context
 @user_errors
-@coding_errors
 def themes(
     ctx: click.Context,
     source: str | None,
