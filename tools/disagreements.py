@@ -36,7 +36,9 @@ def write(path: Path, fields: list[str], rows: list[dict[str, str]]) -> None:
 def main(folder: str) -> None:
     root = Path(folder)
     merged = {row["id"]: row for row in read(root / "labelled_answers.csv")}
-    writers = {row["id"]: row for row in merge(root, local_ids=True, avoid=[], adjudicated=False) if row["id"] in merged}
+    writers = {
+        row["id"]: row for row in merge(root, local_ids=True, avoid=[], adjudicated=False) if row["id"] in merged
+    }
     second = {row["id"]: row for path in sorted((root / "coder2").glob("*.csv")) for row in read(path)}
     both = [key for key in writers if key in second and key in merged]
     for row in second.values():
