@@ -207,7 +207,7 @@ def run_command(args: Sequence[str], *, env: dict[str, str] | None = None, cwd: 
 
 def churn_survey(*args: str) -> list[str]:
     """The installed command, run by this Python (so the benchmark uses the venv it was started in)."""
-    return [sys.executable, "-m", "survey_tui.cli", *args]
+    return [sys.executable, "-m", "survey_tui", *args]
 
 
 def ratio(product: float, baseline: float) -> str:

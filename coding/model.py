@@ -235,10 +235,14 @@ class ReasonModel:
             format="csr",
         )
 
-    def base_probabilities(self, data: Featurised, base: LinearReasons | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def base_probabilities(
+        self, data: Featurised, whole_matrix: sp.csr_matrix | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per answer: the probabilities of the whole text and the best of its sentences."""
-        model = base or self.base
-        whole = model.probabilities(self.matrix(data.texts, data.tokens, data.rules))
+        model = self.base
+        if whole_matrix is None:
+            whole_matrix = self.matrix(data.texts, data.tokens, data.rules)
+        whole = model.probabilities(whole_matrix)
         best = whole.copy()
         if len(data.unit_texts):
             units = model.probabilities(self.matrix(data.unit_texts, data.unit_tokens, data.unit_rules))
@@ -320,7 +324,8 @@ class ReasonModel:
         if rows == 0:
             empty = np.zeros((0, len(self.reason_ids)))
             return Prediction(empty, empty.astype(int), np.zeros(0), np.zeros(0, bool), [], np.zeros((0, 0)))
-        whole, best = self.base_probabilities(data)
+        whole_matrix = self.matrix(data.texts, data.tokens, data.rules)
+        whole, best = self.base_probabilities(data, whole_matrix)
         probabilities = self.united(whole, best, data)
         decided = self.decide(probabilities, data.rules)
         unseen = self.unseen_share(data.tokens)
@@ -331,7 +336,7 @@ class ReasonModel:
         competitor = np.zeros((rows, 0))
         if self.competitor_model is not None:
             classes = list(self.competitor_ids)
-            competitor = self.competitor_model.probabilities(self.matrix(data.texts, data.tokens, data.rules))
+            competitor = self.competitor_model.probabilities(whole_matrix)
         return Prediction(probabilities, decided, confidence, unusual, classes, competitor)
 
     def _confidence(
