@@ -1,4 +1,4 @@
-"""The supervised coder: linear models over words, characters and rules, united over sentences, calibrated by writer."""
+"""The supervised coder: linear models over words, characters and rules, united over clauses, calibrated by writer."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 import joblib
 import numpy as np
 import scipy.sparse as sp
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -28,15 +29,18 @@ MODEL_FORMAT = 2
 PINNED_LIBRARIES = ("scikit-learn", "numpy", "scipy", "jieba", "joblib")
 
 # Chosen by grouped cross-validation on the first corpus's writers (never on a part being tested).
-REGULARISATION_C = 4.0
+REGULARISATION_C = 16.0
 CHAR_NGRAMS = (1, 3)
-OUT_OF_FOLD_GROUPS = 5
+# Up to this many held-out folds, each a writer (or a source of added codes) of its own: the
+# cut-offs, the stacker and the confidence are learnt from predictions for unseen writers.
+OUT_OF_FOLD_GROUPS = 12
 # The rule signals enter the classifiers scaled up, so that the L2 penalty lets them weigh more
 # than any single word: the codebook's cues hold across writers, a writer's words do not.
 RULE_SCALE = 1.0
-# A sentence ends at these marks; a long answer is coded as a whole and sentence by sentence.
-_SENTENCE_END = re.compile(r"[。！？!?；;\n…]+|(?<=[^\d])\.(?=\D)")
-_MIN_UNIT = 4
+# A clause ends at these marks; an answer of several clauses is coded as a whole and clause by
+# clause, and the stacker unites what the clauses say.
+_CLAUSE_END = re.compile(r"[。！？!?；;\n…，,、/|]+|\s+|(?<=[^\d])\.(?=\D)")
+_MIN_UNIT = 2
 # An operator's name in the text the classifiers read: its role, never which operator it is,
 # so that "联通" in a complaint about 联通 teaches nothing about switching to 联通.
 _OPERATOR_TOKENS = {CHOSEN: " 换网商 ", PROVIDER: " 本网商 ", DENIED: " 否网商 "}
@@ -45,8 +49,8 @@ Progress = Callable[[str], None]
 
 
 def _tokens(document: list[str]) -> list[str]:
-    """Identity analyzer: documents arrive already segmented (kept module-level so it pickles)."""
-    return document
+    """Words and pairs of neighbouring words of a segmented document (module-level so it pickles)."""
+    return document + [f"{first}+{second}" for first, second in zip(document, document[1:], strict=False)]
 
 
 def library_versions() -> dict[str, str]:
@@ -59,10 +63,10 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def sentence_units(text: str) -> list[str]:
-    """The sentences of an answer, each at least a few characters (short ones join the previous)."""
+def clause_units(text: str) -> list[str]:
+    """The clauses of an answer (a clause of one character joins the one before it)."""
     units: list[str] = []
-    for piece in _SENTENCE_END.split(text):
+    for piece in _CLAUSE_END.split(text):
         piece = piece.strip(" ,，、:：")
         if not piece:
             continue
@@ -114,7 +118,7 @@ class Featurised:
     texts: list[str]
     rules: list[RuleResult]
     tokens: list[list[str]]
-    # Sentence units of answers with two or more sentences, and the answer each belongs to.
+    # Clauses of answers with two or more clauses, and the answer each belongs to.
     unit_texts: list[str]
     unit_rules: list[RuleResult]
     unit_tokens: list[list[str]]
@@ -122,13 +126,13 @@ class Featurised:
 
 
 def featurise(texts: Sequence[str], rules: Sequence[RuleResult], code_rules: Callable[[str], RuleResult]) -> Featurised:
-    """Rule results, operator roles and words for every answer and every sentence of long ones."""
+    """Rule results, operator roles and words for every answer and every clause of those with several."""
     masked = [feature_text(text, result) for text, result in zip(texts, rules, strict=True)]
     unit_texts: list[str] = []
     unit_rules: list[RuleResult] = []
     owners: list[int] = []
     for index, text in enumerate(texts):
-        units = sentence_units(text)
+        units = clause_units(text)
         if len(units) < 2:
             continue
         for unit in units:
@@ -190,7 +194,7 @@ def fit_linear(matrix: sp.csr_matrix, targets: np.ndarray, weights: np.ndarray, 
 class Prediction:
     """What the model says of a batch of answers."""
 
-    probabilities: np.ndarray  # (answers, reasons) after uniting the sentences
+    probabilities: np.ndarray  # (answers, reasons) after uniting the clauses
     decided: np.ndarray  # 0/1 per reason
     confidence: np.ndarray  # calibrated probability that the whole set of reasons is right
     unusual: np.ndarray  # unlike anything in training: longer, or mostly words never seen
@@ -206,12 +210,12 @@ class ReasonModel:
     word_vectorizer: TfidfVectorizer
     char_vectorizer: TfidfVectorizer
     base: LinearReasons
-    # Per reason: weights over [logit whole, logit best sentence, several sentences x logit best
-    # sentence, asserted, weak, negated] and an intercept.
+    # Per reason: weights over [logit whole, logit best clause, several clauses x logit best
+    # clause, asserted, weak, negated] and an intercept.
     stack_weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)))
     stack_intercepts: np.ndarray = field(default_factory=lambda: np.zeros(0))
     thresholds: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    confidence_model: LogisticRegression | None = None
+    confidence_model: HistGradientBoostingClassifier | None = None
     review_threshold: float = 0.5
     # One-versus-rest over the competitor ids seen in training, and those ids.
     competitor_model: LinearReasons | None = None
@@ -238,7 +242,7 @@ class ReasonModel:
     def base_probabilities(
         self, data: Featurised, whole_matrix: sp.csr_matrix | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per answer: the probabilities of the whole text and the best of its sentences."""
+        """Per answer: the probabilities of the whole text and the best of its clauses."""
         model = self.base
         if whole_matrix is None:
             whole_matrix = self.matrix(data.texts, data.tokens, data.rules)
@@ -251,7 +255,7 @@ class ReasonModel:
         return whole, best
 
     def united(self, whole: np.ndarray, best: np.ndarray, data: Featurised) -> np.ndarray:
-        """The stacker: one probability per reason from the whole text, its best sentence, the rules."""
+        """The stacker: one probability per reason from the whole text, its best clause, the rules."""
         if self.stack_intercepts.size == 0:
             return np.maximum(whole, best)
         inputs = stack_inputs(whole, best, data, self.reason_ids)
@@ -294,8 +298,12 @@ class ReasonModel:
             ]
         )
         hedged = np.array([sum(1 for s in result.signals.values() if s in (WEAK, NEGATED)) for result in data.rules])
+        asserted = rule_features(data.rules, reason_ids)[:, 0 : 3 * len(reason_ids) : 3]
+        missed = np.sum((asserted == 1) & (decided == 0), axis=1)  # a cue the model overruled
+        unsupported = np.sum((asserted == 0) & (decided == 1), axis=1)  # a reason with no cue
+        logit_margin = np.min(np.abs(_logit(probabilities) - _logit(cut)), axis=1)
         count = decided.sum(axis=1)
-        sentences = (
+        clauses = (
             np.bincount(data.unit_owner, minlength=len(data.texts))
             if len(data.unit_owner)
             else np.zeros(len(data.texts))
@@ -313,9 +321,12 @@ class ReasonModel:
                 count == 1,
                 count >= 3,
                 length,
-                np.log1p(sentences),
+                np.log1p(clauses),
                 unseen,
                 provider,
+                missed,
+                unsupported,
+                np.minimum(logit_margin, 6.0),
             ]
         ).astype(float)
 
@@ -441,10 +452,13 @@ def fit(
             correct = (decided == targets).all(axis=1)
             inputs = model.confidence_inputs(united, decided, features, out_unseen)
             if 0 < correct.sum() < len(correct):
-                model.confidence_model = LogisticRegression(C=1.0, max_iter=2000).fit(inputs, correct)
-            model.review_threshold = _review_threshold(
-                model._confidence(united, decided, features, out_unseen), correct, review_precision
-            )
+                model.confidence_model = _confidence_estimator().fit(inputs, correct, sample_weight=weights)
+                # The cut-off is chosen on confidences of writers the confidence model never saw
+                # either, so that it holds for a writer it never saw.
+                confidence = _cross_fitted_confidence(inputs, correct, weights, folds)
+            else:
+                confidence = model._confidence(united, decided, features, out_unseen)
+            model.review_threshold = _review_threshold(confidence, correct, review_precision, folds)
             model.unseen_limit = float(np.quantile(out_unseen, 0.99)) if rows else 1.0
         model.vocabulary = frozenset(word for words in features.tokens for word in words)
         model.longest_seen = max((len(text) for text in data.texts), default=0)
@@ -468,9 +482,30 @@ def fit(
     return model
 
 
+def _confidence_estimator() -> HistGradientBoostingClassifier:
+    """The second model: how likely an answer's whole set of reasons is right. Boosted trees, for
+    the cues interact (a reason overruled by the model matters more in a short answer)."""
+    return HistGradientBoostingClassifier(max_iter=150, learning_rate=0.05, max_leaf_nodes=15, random_state=7)
+
+
+def _cross_fitted_confidence(
+    inputs: np.ndarray, correct: np.ndarray, weights: np.ndarray, folds: Sequence[np.ndarray]
+) -> np.ndarray:
+    """Each answer's confidence from a confidence model fitted on the other folds."""
+    result = np.zeros(len(correct))
+    for held_out in folds:
+        rest = np.setdiff1d(np.arange(len(correct)), held_out)
+        if len(rest) == 0 or correct[rest].min() == correct[rest].max():
+            result[held_out] = float(correct[rest].mean()) if len(rest) else 0.5
+            continue
+        fitted = _confidence_estimator().fit(inputs[rest], correct[rest], sample_weight=weights[rest])
+        result[held_out] = fitted.predict_proba(inputs[held_out])[:, 1]
+    return result
+
+
 def stack_inputs(whole: np.ndarray, best: np.ndarray, data: Featurised, reason_ids: Sequence[str]) -> list[np.ndarray]:
-    """Per reason, the stacker's inputs: logit of the whole text, of its best sentence, the latter
-    again for answers of several sentences, and the reason's rule signal (asserted, weak, negated)."""
+    """Per reason, the stacker's inputs: logit of the whole text, of its best clause, the latter
+    again for answers of several clauses, and the reason's rule signal (asserted, weak, negated)."""
     several = np.zeros(len(data.texts))
     if len(data.unit_owner):
         several[np.unique(data.unit_owner)] = 1.0
@@ -501,7 +536,7 @@ def _fit_stacker(
     for reason in range(targets.shape[1]):
         labels = targets[:, reason]
         if labels.min() == labels.max():
-            stack_weights.append(np.array([1.0, 0.0, 0.0, 0.0, 0.0, 0.0]))
+            stack_weights.append(np.r_[1.0, np.zeros(inputs[reason].shape[1] - 1)])
             intercepts.append(0.0)
             continue
         stacker = LogisticRegression(C=1.0, max_iter=1000).fit(inputs[reason], labels, sample_weight=weights)
@@ -525,17 +560,27 @@ def _best_f1_thresholds(predicted: np.ndarray, targets: np.ndarray, weights: np.
     return best
 
 
-def _review_threshold(confidence: np.ndarray, correct: np.ndarray, precision: float) -> float:
-    """The lowest answer confidence at which out-of-fold codes are exactly right `precision` of the time."""
+# A held-out writer with fewer answers than this above a cut-off says too little to judge it by.
+_FEW_TO_JUDGE = 15
+
+
+def _review_threshold(
+    confidence: np.ndarray, correct: np.ndarray, precision: float, folds: Sequence[np.ndarray] = ()
+) -> float:
+    """The lowest answer confidence at which out-of-fold codes are exactly right `precision` of
+    the time, over all answers and for every held-out writer on its own."""
     rows = confidence.shape[0]
     if rows < 20:
         return 0.5
-    order = np.argsort(-confidence, kind="stable")
-    running = np.cumsum(correct[order]) / np.arange(1, rows + 1)
-    acceptable = np.nonzero(running >= precision)[0]
-    if acceptable.size == 0:
-        return 1.0
-    return float(confidence[order][acceptable[-1]])
+    groups = list(folds) or [np.arange(rows)]
+    for cut in np.unique(np.quantile(confidence, np.linspace(0.0, 1.0, 401))):
+        above = confidence >= cut
+        if correct[above].mean() < precision:
+            continue
+        judged = [fold[above[fold]] for fold in groups]
+        if all(correct[kept].mean() >= precision for kept in judged if len(kept) >= _FEW_TO_JUDGE):
+            return float(cut)
+    return 1.0
 
 
 def save(model: ReasonModel, path: Path) -> None:

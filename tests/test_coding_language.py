@@ -11,7 +11,7 @@ import pytest
 from coding.codebook import load_codebook
 from coding.coder import Coder, train_model
 from coding.corpus import load_corpus, read_coded_answers
-from coding.model import feature_text, group_folds, sentence_units
+from coding.model import clause_units, feature_text, group_folds
 from coding.normalize import normalize
 from coding.rules import CHOSEN, PROVIDER, RuleCoder
 from coding.tables import TableError
@@ -82,18 +82,16 @@ def test_calling_customer_service_is_not_a_service_complaint(rules: RuleCoder) -
     assert rules.code(normalize("投诉了也没用，一直拖着")).reasons == ["poor_service"]
 
 
-def test_long_answers_are_cut_into_sentences() -> None:
-    assert sentence_units("网速倒是没问题。就是太贵了！客服态度也差") == [
-        "网速倒是没问题",
-        "就是太贵了",
-        "客服态度也差",
-    ]
-    assert sentence_units("搬家了") == ["搬家了"]
-    # a fragment too short to stand alone joins the sentence before it
-    assert sentence_units("太贵了。嗯。后来换了联通") == ["太贵了，嗯", "后来换了联通"]
+def test_long_answers_are_cut_into_clauses() -> None:
+    units = clause_units("网速倒是没问题，就是太贵了！客服态度也差")
+    assert units == ["网速倒是没问题", "就是太贵了", "客服态度也差"]
+    assert clause_units("搬家了") == ["搬家了"]
+    assert clause_units("嫌贵/现用移动 送的") == ["嫌贵", "现用移动", "送的"]
+    # a one-character fragment joins the clause before it
+    assert clause_units("太贵了。嗯。后来换了联通") == ["太贵了，嗯", "后来换了联通"]
 
 
-def test_negation_stays_in_its_sentence_and_reasons_of_every_sentence_are_united(coder: Coder) -> None:
+def test_negation_stays_in_its_clause_and_reasons_of_every_clause_are_united(coder: Coder) -> None:
     coded = coder.code(
         [
             "网速倒是没问题。就是太贵了，而且客服态度也差",
