@@ -171,3 +171,22 @@ def test_a_model_trained_with_added_codes_codes_their_answers_back() -> None:
     coded = coder.code(added["text"].tolist())
     back = [frozenset(r for r in value.split(";") if r) for value in coded["reasons"]]
     assert sum(b == g for b, g in zip(back, added["reasons"], strict=True)) >= 20
+
+
+# -- review that teaches most ----------------------------------------------------------------------
+
+
+def test_review_offers_the_most_uncertain_answers_first_and_keeps_copies_together(coder: Coder) -> None:
+    from coding.review import estimate_automatic, teaching_order, uncertainty
+
+    texts = ["搬家了", "网速太慢了", "嗯，那个，就是，也说不好，反正后来就没用了", "搬家了", "搬家了"]
+    unsure = uncertainty(coder, texts)
+    assert unsure[2] > unsure[0] and unsure[2] > unsure[1]
+    order = teaching_order(coder, texts)
+    assert sorted(order) == list(range(5))
+    # the three copies of one answer come one after the other
+    positions = [order.index(i) for i in (0, 3, 4)]
+    assert positions == list(range(min(positions), min(positions) + 3))
+    estimate = estimate_automatic(coder, texts)
+    assert estimate.answers == 5 and 0 <= estimate.automatic <= 5
+    assert 0.0 <= estimate.expected_right <= 1.0
