@@ -101,7 +101,7 @@ def seconds_to_marker(argv: list[str], env: dict[str, str], timeout: float = 60.
 
 def first_screen(url: str, spool: Path, starts: int) -> tuple[list[float], list[float]]:
     env = {**os.environ, "TERM": "xterm-256color", "PYTHONUTF8": "1", "COLUMNS": "80", "LINES": "24"}
-    app = [sys.executable, "-m", "survey_tui.cli", "tui", "--agent", "A01", "--db", url, "--spool-dir", str(spool)]
+    app = [sys.executable, "-m", "survey_tui", "tui", "--agent", "A01", "--db", url, "--spool-dir", str(spool)]
     bare = [sys.executable, "-c", BARE_APP]
     product, baseline = [], []
     for _ in range(starts):  # interleaved, so that both see the same machine

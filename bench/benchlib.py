@@ -206,7 +206,7 @@ def run_command(args: Sequence[str], *, env: dict[str, str] | None = None, cwd: 
 
 def churn_survey(*args: str) -> list[str]:
     """The installed command, run by this Python (so the benchmark uses the venv it was started in)."""
-    return [sys.executable, "-m", "survey_tui.cli", *args]
+    return [sys.executable, "-m", "survey_tui", *args]
 
 
 def ratio(product: float, baseline: float) -> str:
@@ -263,8 +263,7 @@ FACTORS = ("price", "speed", "service", "install", "bundle", "brand")
 
 def load_call_list(url: str, count: int) -> None:
     """`count` fictional customers (numbers in the unallocated 154 segment) onto the store's call list."""
-    from survey_tui.call_list import CallListRow
-    from survey_tui.store import Store
+    from survey_tui.store import CallListRow, Store
 
     rows = [
         CallListRow(

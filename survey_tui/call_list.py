@@ -14,6 +14,7 @@ from pathlib import Path
 
 from coding.normalize import mask_phone
 from coding.textio import EncodingError, check_file_kind, detect_encoding
+from survey_tui.store.records import CallListRow, SkippedRow
 
 __all__ = [
     "CallList",
@@ -95,25 +96,6 @@ _DATE = re.compile(
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _BRACKETED = re.compile(r"[(\[【<《].*?[)\]】>》]")
 _HEADER_NOISE = re.compile(r"[\s_\-*:：()\[\]【】<>《》\ufeff\u200b]")
-
-
-@dataclass(frozen=True)
-class CallListRow:
-    line: int
-    phone: str
-    account: str | None
-    name: str | None
-    branch: str | None
-    disconnect_date: str | None
-    package: str | None
-    extra: dict[str, str]
-
-
-@dataclass(frozen=True)
-class SkippedRow:
-    line: int
-    reason: str
-    detail: str
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pandas as pd
 from coding.agreement import AgreementReport, agreement
 from coding.coder import Coder, PendingCodes
 from coding.ids import COMPETITORS
-from survey_tui.store import Store
+from survey_tui.store import AnswerToCode, CodedAnswer, Store
 
 # The disconnect questionnaire: q3 is coded into reasons; the competitor comes from the structured
 # q1 answer when there is one, else from what was said in q2 or q3.
@@ -42,19 +42,19 @@ def code_store(
     report = StoreRunReport()
     with coder.pooled(processes):
         # While the workers code one page, this process stores the page before and reads the next.
-        previous: tuple[list[dict[str, Any]], PendingCodes] | None = None
+        previous: tuple[list[AnswerToCode], PendingCodes] | None = None
         for rows in store.answers_to_code_pages(
             REASON_QUESTION, include_auto_coded=recode, page_rows=chunk_rows, companion=COMPETITOR_QUESTION
         ):
-            texted = [row for row in rows if isinstance(row["value"], str) and row["value"].strip()]
+            texted = [row for row in rows if isinstance(row.value, str) and row.value.strip()]
             report.skipped_empty += len(rows) - len(texted)
             if not texted:
                 continue
-            hints = [_structured_competitor(row["companion_value"]) for row in texted]
+            hints = [_structured_competitor(row.companion_value) for row in texted]
             current = (
                 texted,
                 coder.start(
-                    [row["value"] for row in texted], ids=[row["answer_id"] for row in texted], competitor_hints=hints
+                    [row.value for row in texted], ids=[row.answer_id for row in texted], competitor_hints=hints
                 ),
             )
             if previous is not None:
@@ -66,17 +66,17 @@ def code_store(
 
 
 def _store_codes(
-    store: Store, coder: Coder, texted: list[dict[str, Any]], pending: PendingCodes, report: StoreRunReport
+    store: Store, coder: Coder, texted: list[AnswerToCode], pending: PendingCodes, report: StoreRunReport
 ) -> None:
     coded = pending.result()
     competitors = coded["competitor"].tolist()
     # Where q1 and q3 leave the competitor open, what the customer said in q2 may name it.
     open_rows = [i for i, competitor in enumerate(competitors) if competitor == "unknown"]
     if open_rows:
-        said = store.question_values(COMPETITOR_TEXT_QUESTION, [texted[i]["interview_id"] for i in open_rows])
-        open_rows = [i for i in open_rows if said.get(texted[i]["interview_id"])]
+        said = store.question_values(COMPETITOR_TEXT_QUESTION, [texted[i].interview_id for i in open_rows])
+        open_rows = [i for i in open_rows if said.get(texted[i].interview_id)]
         if open_rows:
-            from_q2 = coder.code([str(said[texted[i]["interview_id"]]) for i in open_rows])
+            from_q2 = coder.code([str(said[texted[i].interview_id]) for i in open_rows])
             for i, competitor in zip(open_rows, from_q2["competitor"], strict=True):
                 competitors[i] = competitor
     reasons_column = coded["reasons"].tolist()
@@ -104,12 +104,12 @@ def human_training_rows(store: Store) -> pd.DataFrame:
     latest = store.latest_codes(source="human")
     rows = [
         {
-            "text": code["text"],
-            "reasons": frozenset(code["reasons"] or []),
-            "competitor": code["competitor"] or "unknown",
+            "text": coded.text,
+            "reasons": frozenset(coded.code.reasons or []),
+            "competitor": coded.code.competitor or "unknown",
         }
-        for code in latest.values()
-        if isinstance(code["text"], str) and code["text"].strip()
+        for coded in latest.values()
+        if isinstance(coded.text, str) and coded.text.strip()
     ]
     return pd.DataFrame(rows, columns=["text", "reasons", "competitor"])
 
@@ -118,14 +118,14 @@ def store_agreement(store: Store, coder_a: str, coder_b: str) -> AgreementReport
     """Agreement between two coders of the store; `auto` stands for the model."""
     first, second = _codes_of(store, coder_a), _codes_of(store, coder_b)
     return agreement(
-        {answer: frozenset(code["reasons"] or []) for answer, code in first.items()},
-        {answer: frozenset(code["reasons"] or []) for answer, code in second.items()},
-        competitor_a={answer: code["competitor"] for answer, code in first.items()},
-        competitor_b={answer: code["competitor"] for answer, code in second.items()},
+        {answer: frozenset(coded.code.reasons or []) for answer, coded in first.items()},
+        {answer: frozenset(coded.code.reasons or []) for answer, coded in second.items()},
+        competitor_a={answer: coded.code.competitor for answer, coded in first.items()},
+        competitor_b={answer: coded.code.competitor for answer, coded in second.items()},
     )
 
 
-def _codes_of(store: Store, coder: str) -> dict[int, dict[str, Any]]:
+def _codes_of(store: Store, coder: str) -> dict[int, CodedAnswer]:
     if coder == AUTO:
         return store.latest_codes(source=AUTO)
     return store.latest_codes(source="human", coder=coder)

@@ -216,7 +216,7 @@ def test_a_restarted_app_replays_the_spool_into_the_store(
     assert finished.status == "complete"
     assert finished.ended_at == ended
     [attempt] = flaky.attempts_for(case_id)
-    assert (attempt["outcome"], attempt["aapor_code"], attempt["started_at"]) == ("complete", "1.1", started)
+    assert (attempt.outcome, attempt.aapor_code, attempt.started_at) == ("complete", "1.1", started)
     assert flaky.get_case(case_id).status == "done"
     assert not spool.exists()
 
@@ -351,7 +351,7 @@ def test_writes_applied_before_a_refused_one_are_not_applied_twice(
         with contextlib.suppress(StoreError):
             outbox.flush()
 
-    assert [a["outcome"] for a in flaky.attempts_for(case_id)] == ["no_answer"]
+    assert [a.outcome for a in flaky.attempts_for(case_id)] == ["no_answer"]
     assert flaky.get_case(case_id).attempts == 1
     # The refused write is kept aside, with the reason, and no longer blocks later writes.
     assert outbox.pending == 0
@@ -424,7 +424,7 @@ def test_a_call_attempt_whose_reply_was_lost_is_stored_once(sqlite_url: str, spo
             outbox = Outbox(store, spool)
         assert outbox.flush() == 0
         attempts = store.attempts_for(case.id)
-        assert [a["outcome"] for a in attempts] == ["no_answer"]
+        assert [a.outcome for a in attempts] == ["no_answer"]
         assert store.get_case(case.id).attempts == 1
     finally:
         store.close()

@@ -15,7 +15,14 @@ from textual.widgets import Footer, Input, Static
 
 from survey_tui.dialogs import CallbackDialog
 from survey_tui.model import flow
-from survey_tui.model.dispositions import OUTCOMES, Outcome, interview_outcome, outcome, outcome_for_key
+from survey_tui.model.dispositions import (
+    OUTCOMES,
+    Outcome,
+    interview_outcome,
+    outcome,
+    outcome_for_key,
+    outcome_label,
+)
 from survey_tui.store import Case, StoreError
 from survey_tui.widgets import StatusLine
 
@@ -69,10 +76,11 @@ class CallScreen(Screen[None]):
             attempts = []
         lines = Text("以前的通话：\n" if attempts else "以前的通话：无\n", style="bold")
         for attempt in attempts:
-            started = attempt["started_at"].astimezone()
-            label = _label(attempt["outcome"])
-            note = f" · {attempt['note']}" if attempt["note"] else ""
-            lines.append(f"  {started:%m-%d %H:%M} {label}（{attempt['agent']}）{note}\n", style="")
+            started = attempt.started_at.astimezone()
+            note = f" · {attempt.note}" if attempt.note else ""
+            lines.append(
+                f"  {started:%m-%d %H:%M} {outcome_label(attempt.outcome)}（{attempt.agent}）{note}\n", style=""
+            )
         self.query_one("#attempts", Static).update(lines)
 
     def _details(self) -> Text:
@@ -193,10 +201,3 @@ class CallScreen(Screen[None]):
             self.query_one("#message", Static).update(f"无法放回名单：{error}")
             return
         self.dismiss()
-
-
-def _label(code: str) -> str:
-    try:
-        return outcome(code).label
-    except KeyError:
-        return code
