@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from coding.corpus import load_corpus
-from survey_tui.call_list import CallListRow
 from survey_tui.model.dispositions import outcome
 from survey_tui.model.questionnaire import Answer, Questionnaire, SpecialAnswer
-from survey_tui.store import Store, StoreError
+from survey_tui.store import CallListRow, Store, StoreError
 
 SIMULATED = "模拟数据（演示用，非真实客户）"
 BRANCHES = ("大祥支局", "双清支局", "北塔支局", "邵东支局", "新邵支局", "隆回支局")

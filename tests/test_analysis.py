@@ -10,10 +10,9 @@ from click.testing import CliRunner
 from scipy.stats import chi2_contingency
 
 from survey_tui import analysis
-from survey_tui.call_list import CallListRow
 from survey_tui.cli import cli
 from survey_tui.model import Answer, SpecialAnswer, load_questionnaire
-from survey_tui.store import Store
+from survey_tui.store import CallListRow, Store
 from tests.conftest import ROOT
 
 QUESTIONNAIRE = load_questionnaire(ROOT / "questionnaires" / "disconnect_phone.yaml")

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from survey_tui.call_list import CallListRow
 from survey_tui.model import Answer, SpecialAnswer, load_questionnaire
-from survey_tui.store import Store, StoreError
+from survey_tui.store import CallListRow, Store, StoreError
 from tests.conftest import ROOT
 
 

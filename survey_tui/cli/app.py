@@ -103,7 +103,7 @@ def run_app(
     staff = load_questionnaire(find_questionnaire(staff_name), language=language)
     store = open_store(ctx)
     if demo and not any(store.case_counts().values()):
-        from survey_tui.sample import import_call_list
+        from survey_tui.calling.call_list import import_call_list
 
         import_call_list(store, shipped_dir("data") / "demo_call_list.csv")
     from survey_tui.app import make_app

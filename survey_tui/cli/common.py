@@ -11,7 +11,7 @@ import click
 
 if TYPE_CHECKING:
     from survey_tui.settings import Settings
-    from survey_tui.store import Store
+    from survey_tui.store import Disclosure, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,7 +54,7 @@ def translate(error: Exception) -> Failure | None:
     from coding.codebook import CodebookError
     from coding.tables import TableError
     from coding.textio import EncodingError
-    from survey_tui.call_list import CallListError
+    from survey_tui.calling.call_list import CallListError
     from survey_tui.model import QuestionnaireError
     from survey_tui.settings import SettingsError
     from survey_tui.store import StoreError, StoreUnavailable
@@ -175,6 +175,20 @@ def settings(ctx: click.Context) -> Settings:
     if "settings" not in ctx.obj:
         ctx.obj["settings"] = load_settings()
     return ctx.obj["settings"]  # type: ignore[no-any-return]
+
+
+def disclosure(
+    ctx: click.Context, command: str, *, permission: bool = True, extra: dict[str, Any] | None = None
+) -> Disclosure:
+    """Who is about to be given full phone numbers and accounts (the library records it in the
+    audit before anything is shown): the role is checked first unless `permission` is False (an
+    agent may see the number they are about to dial)."""
+    from survey_tui.store import Disclosure
+
+    current = settings(ctx)
+    if permission:
+        current.require("include_pii")
+    return Disclosure.by_this_user(role=current.role, command=command, extra=extra)
 
 
 def disclose_pii(

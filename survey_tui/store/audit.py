@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from survey_tui.store import schema
 from survey_tui.store.database import Database, guarded, insert_one, utcnow
-from survey_tui.store.records import AuditEntry
+from survey_tui.store.records import AuditEntry, Disclosure
 
 
 class Audit(Database):
@@ -31,6 +31,17 @@ class Audit(Database):
                     what=what,
                 ),
             )
+
+    def record_disclosure(self, disclosure: Disclosure, what: dict[str, Any]) -> int:
+        """Record `disclosure` with `what` is given out (counts, filters, the file): first, so that
+        if this fails nothing is shown or written."""
+        return self.record_pii_disclosure(
+            user=disclosure.user,
+            role=disclosure.role,
+            host=disclosure.host,
+            command=disclosure.command,
+            what={**what, **disclosure.extra},
+        )
 
     @guarded
     def pii_audit(self, *, limit: int | None = None) -> list[AuditEntry]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
+import os
+import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -240,6 +244,29 @@ class AuditEntry:
     host: str | None
     command: str
     what: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """Who is about to be given full phone numbers and accounts, and by which command: recorded in
+    the audit before anything is shown or written (Store.record_disclosure). `extra` is what else
+    the entry should say (the output format, say) beside what the command itself reports."""
+
+    user: str
+    role: str
+    host: str | None
+    command: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def by_this_user(cls, *, role: str, command: str, extra: Mapping[str, Any] | None = None) -> Disclosure:
+        """The person at this keyboard: the operating-system user (their uid where the name is
+        unknown, as in a container) on this host, in the `role` of their settings."""
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = f"uid {os.getuid()}"
+        return cls(user, role, socket.gethostname(), command, dict(extra or {}))
 
 
 def _iso(moment: datetime | None) -> str | None:
