@@ -12,8 +12,8 @@ from coding import parallel
 from coding.coder import Coder
 from coding.corpus import load_corpus
 from coding.jobs import code_file
-from survey_tui.coding_store import code_store
 from survey_tui.model import Answer, load_questionnaire
+from survey_tui.research.coding import code_store
 from survey_tui.store import Store
 from tests.conftest import ROOT
 

@@ -13,6 +13,7 @@ CORE_PACKAGES = [
     "survey_tui.model",
     "survey_tui.store",
     "survey_tui.calling",
+    "survey_tui.research",
     "coding",
 ]
 CORE_MODULES = ["survey_tui.settings", "survey_tui.resources"]
@@ -21,6 +22,7 @@ FORBIDDEN = {
     "survey_tui.model": ("textual", "rich", "click"),
     "survey_tui.store": ("textual", "rich", "click"),
     "survey_tui.calling": ("textual", "rich", "click"),
+    "survey_tui.research": ("textual", "rich", "click"),
     "survey_tui.settings": ("textual", "rich", "click"),
     "survey_tui.resources": ("textual", "rich", "click"),
     "coding": ("textual", "rich", "click", "survey_tui"),

@@ -65,7 +65,7 @@ def code(
     """
     coder = _coder(model, rules_only)
     if source is None:
-        from survey_tui.coding_store import code_store
+        from survey_tui.research.coding import code_store
 
         if text_column or output:
             raise click.UsageError("--text-column and --output go with a SOURCE file")
@@ -116,7 +116,7 @@ def train(ctx: click.Context, output: str | None, no_store: bool) -> None:
 
     extra = None
     if not no_store:
-        from survey_tui.coding_store import human_training_rows
+        from survey_tui.research.coding import human_training_rows
 
         extra = human_training_rows(open_store(ctx))
     trained = train_model(load_codebook(), extra)
@@ -210,7 +210,7 @@ def agreement_command(
     """Cohen's kappa per reason and overall, and Krippendorff's alpha, between two coders:
     two coded files (FILE_A FILE_B, matched on --id-column) or two coders of the store (--coders)."""
     if coders:
-        from survey_tui.coding_store import store_agreement
+        from survey_tui.research.coding import store_agreement
 
         report = store_agreement(open_store(ctx), *coders)
         names = coders
@@ -252,7 +252,7 @@ def _file_agreement(files: tuple[str, ...], id_column: str, reasons_column: str)
     return agreement(sides[0], sides[1])
 
 
-STAFF_QUESTIONS = ("q_churn_reasons", "q_retention_means")
+STAFF_STUDY = "staff_interview"
 
 
 @click.command()
@@ -279,10 +279,9 @@ def themes(
     from coding.themes import theme_summary, top_terms
 
     if source is None:
-        store = open_store(ctx)
-        answers = {
-            q: [str(v) for v in store.question_values(q).values() if isinstance(v, str)] for q in STAFF_QUESTIONS
-        }
+        from survey_tui.research.coding import theme_texts
+
+        answers = theme_texts(open_store(ctx), STAFF_STUDY)
     else:
         if not text_column:
             raise click.UsageError("a SOURCE file needs --text-column")

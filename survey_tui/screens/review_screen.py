@@ -15,6 +15,7 @@ from coding.codebook import load_codebook
 from coding.ids import COMPETITORS
 from coding.normalize import normalize
 from coding.rules import NEGATED, WEAK, RuleCoder
+from survey_tui.research.coding import confirm_code, review_queue
 from survey_tui.store import CodedAnswer, StoreError
 from survey_tui.widgets import StatusLine
 from survey_tui.widgets.choice_list import digit_for, position_for
@@ -71,7 +72,7 @@ class ReviewScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.queue = self.survey.store.review_queue()
+        self.queue = review_queue(self.survey.store)
         self.show()
 
     @property
@@ -143,12 +144,7 @@ class ReviewScreen(Screen[None]):
         reasons = [r for r in self.codebook.reason_ids if r in self.reasons]
         try:
             await self.survey.in_thread(
-                self.survey.store.save_code,
-                item.code.answer_id,
-                reasons,
-                source="human",
-                coder=self.coder_id,
-                competitor=self.competitor,
+                confirm_code, self.survey.store, item.code.answer_id, reasons, self.competitor, coder=self.coder_id
             )
         except StoreError as error:
             self.notify(f"保存失败：{error}", severity="error")
