@@ -15,6 +15,19 @@ from coding.ids import COMPETITORS
 from survey_tui.research.study import Study, load_study, study_names
 from survey_tui.store import AnswerToCode, CodedAnswer, Store
 
+__all__ = [
+    "CodedAnswer",
+    "CodedQuestions",
+    "StoreRunReport",
+    "code_store",
+    "coded_questions",
+    "confirm_code",
+    "human_training_rows",
+    "review_queue",
+    "store_agreement",
+    "theme_texts",
+]
+
 AUTO = "auto"
 CHUNK_ROWS = 100_000
 

@@ -15,8 +15,8 @@ from coding.codebook import load_codebook
 from coding.ids import COMPETITORS
 from coding.normalize import normalize
 from coding.rules import NEGATED, WEAK, RuleCoder
-from survey_tui.research.coding import confirm_code, review_queue
-from survey_tui.store import CodedAnswer, StoreError
+from survey_tui.calling import StoreError
+from survey_tui.research.coding import CodedAnswer, confirm_code, review_queue
 from survey_tui.widgets import StatusLine
 from survey_tui.widgets.choice_list import digit_for, position_for
 
