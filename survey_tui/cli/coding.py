@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from survey_tui.cli.common import Failure, open_store, user_errors
+from survey_tui.resources import STAFF_QUESTIONNAIRE
 
 
 def _progress(report: Any) -> None:
@@ -252,9 +253,6 @@ def _file_agreement(files: tuple[str, ...], id_column: str, reasons_column: str)
     return agreement(sides[0], sides[1])
 
 
-STAFF_STUDY = "staff_interview"
-
-
 @click.command()
 @click.argument("source", required=False, type=click.Path(dir_okay=False))
 @click.option("--text-column", help="Column holding the answer text (with SOURCE).")
@@ -281,7 +279,7 @@ def themes(
     if source is None:
         from survey_tui.research.coding import theme_texts
 
-        answers = theme_texts(open_store(ctx), STAFF_STUDY)
+        answers = theme_texts(open_store(ctx), STAFF_QUESTIONNAIRE)
     else:
         if not text_column:
             raise click.UsageError("a SOURCE file needs --text-column")

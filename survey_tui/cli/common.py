@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from survey_tui.resources import CUSTOMER_QUESTIONNAIRE
+
 if TYPE_CHECKING:
     from survey_tui.settings import Settings
     from survey_tui.store import Disclosure, Store
@@ -165,7 +167,7 @@ def study_options(command: F) -> F:
         [
             click.option(
                 "--questionnaire",
-                default="disconnect_phone",
+                default=CUSTOMER_QUESTIONNAIRE,
                 show_default=True,
                 metavar="NAME|FILE",
                 help="The study: a questionnaire id (every version the store holds) or a questionnaire file.",

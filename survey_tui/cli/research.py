@@ -11,6 +11,7 @@ import click
 
 from coding.ids import REASONS
 from survey_tui.cli.common import disclosure, open_store, study_options, user_errors
+from survey_tui.resources import CUSTOMER_QUESTIONNAIRE
 
 if TYPE_CHECKING:
     from survey_tui.research import Filters
@@ -80,7 +81,7 @@ def tally(ctx: click.Context, study: str, filters: Filters, names: tuple[str, ..
 @click.option(
     "--questionnaire",
     "study",
-    default="disconnect_phone",
+    default=CUSTOMER_QUESTIONNAIRE,
     show_default=True,
     metavar="NAME|FILE",
     help="The questionnaire the simulated interviews follow.",

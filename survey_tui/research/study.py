@@ -17,11 +17,11 @@ from survey_tui.model.files import XLSFORM_SUFFIXES
 from survey_tui.model.loader import parse_yaml
 from survey_tui.model.questionnaire import SHARED_TALLIES, STUDY_TALLIES, tally_problem
 from survey_tui.research.errors import ResearchError
-from survey_tui.resources import find_questionnaire
+from survey_tui.resources import CUSTOMER_QUESTIONNAIRE, find_questionnaire
 from survey_tui.store import Store
 
 # The customer questionnaire of the study, which research commands read unless told otherwise.
-DEFAULT_STUDY = "disconnect_phone"
+DEFAULT_STUDY = CUSTOMER_QUESTIONNAIRE
 
 
 @dataclass(frozen=True)
