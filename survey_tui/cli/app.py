@@ -103,7 +103,9 @@ def run_app(
     questionnaire = load_questionnaire(find_questionnaire(questionnaire_name), language=language)
     staff = load_questionnaire(find_questionnaire(staff_name), language=language)
     store = open_store(ctx)
-    if demo and not any(store.case_counts().values()):
+    from survey_tui.calling import queue
+
+    if demo and not any(queue.counts(store).values()):
         from survey_tui.calling.call_list import import_call_list
 
         import_call_list(store, shipped_dir("data") / "demo_call_list.csv")

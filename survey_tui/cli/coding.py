@@ -1,4 +1,4 @@
-"""The researcher's commands: code, train, evaluate, agreement (they parse arguments, the library works)."""
+"""The coding commands: code, train, evaluate, agreement and themes (they parse arguments, the library works)."""
 
 from __future__ import annotations
 

@@ -69,8 +69,9 @@ def translate(error: Exception) -> Failure | None:
         return Failure(str(error))
     if isinstance(error, ResearchError):
         return Failure(str(error))
-    if type(error).__name__ == "FontError" and type(error).__module__ == "coding.pictures":
-        # Not imported above: coding.pictures loads fontTools, which only the picture commands need.
+    from coding.pictures import FontError  # loads fontTools: only once something went wrong
+
+    if isinstance(error, FontError):
         return Failure(str(error))
     return None
 
