@@ -264,8 +264,7 @@ FACTORS = ("price", "speed", "service", "install", "bundle", "brand")
 
 def load_call_list(url: str, count: int) -> None:
     """`count` fictional customers (numbers in the unallocated 154 segment) onto the store's call list."""
-    from survey_tui.call_list import CallListRow
-    from survey_tui.store import Store
+    from survey_tui.store import CallListRow, Store
 
     rows = [
         CallListRow(

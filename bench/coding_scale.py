@@ -104,7 +104,7 @@ def store_differences(url: str, baseline: pd.DataFrame, answer_ids: dict[str, in
                 float(row.confidence),
                 str(row.needs_review) == "true",
             )
-            found = [(c["reasons"], c["competitor"], c["confidence"], c["needs_review"]) for c in codes]
+            found = [(c.reasons, c.competitor, c.confidence, c.needs_review) for c in codes]
             differences += found != [expected]
     return differences
 

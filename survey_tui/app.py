@@ -1,4 +1,4 @@
-"""The agents' app: a Textual shell around the injected store, questionnaires and outbox."""
+"""The agents' app: a Textual shell around an agent's desk (survey_tui.calling) on the injected store."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 from textual import events
 from textual.app import App
 
+from survey_tui.calling.desk import Desk
+from survey_tui.calling.outbox import Outbox, default_spool_dir
 from survey_tui.model.questionnaire import Questionnaire
-from survey_tui.outbox import Outbox, default_spool_dir
 from survey_tui.quiet_gc import QuietCollections
 from survey_tui.settings import Settings
 from survey_tui.store import Store
@@ -57,16 +58,22 @@ class SurveyApp(App[None]):
         self.flush_seconds = flush_seconds
         spool_dir = spool_dir or default_spool_dir()
         self.outbox = Outbox(store, spool_dir / f"spool-{_safe(agent)}.jsonl")
-        self.questionnaire_ids: dict[str, int] = {}
+        # What the screens do goes through the desk; the app keeps only the Textual side.
+        self.desk = Desk(
+            store,
+            self.outbox,
+            agent,
+            questionnaire=questionnaire,
+            staff_questionnaire=staff_questionnaire,
+            max_attempts=max_attempts,
+        )
         self.sub_title = f"{ROLE_LABELS[role]} {agent}"
         self.quiet_gc = QuietCollections()
 
     def on_mount(self) -> None:
         from survey_tui.screens import QueueScreen
 
-        for instrument in (self.questionnaire, self.staff_questionnaire):
-            self.questionnaire_ids[instrument.id] = self.store.register_questionnaire(instrument)
-        self.outbox.flush()
+        self.desk.open()
         self.set_interval(self.flush_seconds, self.flush_outbox)
         self.quiet_gc.start()
         self.set_interval(QUIET_CHECK_SECONDS, self.quiet_gc.collect_if_quiet)
@@ -105,7 +112,7 @@ class SurveyApp(App[None]):
                 f"⚠ 数据库暂不可用，{self.outbox.pending} 条记录已暂存本机，正在重试保存"
                 f"（{self.outbox.last_error or ''}）"
             )
-        return f"✓ 已保存 · {self.store.location}"
+        return f"✓ 已保存 · {self.desk.location}"
 
 
 def prune_stale_watchers(app: App[Any]) -> int:

@@ -5,13 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from coding.resources import shipped_dir
-from survey_tui.model.files import XLSFORM_SUFFIXES
 
-__all__ = ["find_questionnaire", "shipped_dir", "shipped_questionnaires"]
+__all__ = [
+    "CUSTOMER_QUESTIONNAIRE",
+    "STAFF_QUESTIONNAIRE",
+    "find_questionnaire",
+    "shipped_dir",
+    "shipped_questionnaires",
+]
+
+# The shipped instruments the app and the research commands take unless told otherwise.
+CUSTOMER_QUESTIONNAIRE = "disconnect_phone"
+STAFF_QUESTIONNAIRE = "staff_interview"
 
 
 def find_questionnaire(name_or_path: str) -> Path:
     """A questionnaire file from a path, or from the name of a shipped one (`disconnect_phone`)."""
+    # Imported here: the command line reads this module's names at start, before any questionnaire.
+    from survey_tui.model.files import XLSFORM_SUFFIXES
+
     candidate = Path(name_or_path).expanduser()
     if candidate.suffix.lower() in (".yaml", ".yml", *XLSFORM_SUFFIXES) or candidate.exists():
         return candidate

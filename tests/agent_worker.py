@@ -26,9 +26,9 @@ def agent_day(url: str, agent: str, spool_dir: str, barrier: Any, results: Any) 
     """One agent's shift, through the same objects as the app: claim, interview, record the call."""
     report: dict[str, Any] = {"agent": agent, "claimed": [], "spooled": 0, "errors": []}
     try:
-        from survey_tui.interviewing import InterviewSession
+        from survey_tui.calling.interviews import InterviewSession
+        from survey_tui.calling.outbox import Outbox
         from survey_tui.model import Answer, load_questionnaire
-        from survey_tui.outbox import Outbox
         from survey_tui.store import Store
 
         questionnaire = load_questionnaire(ROOT / "questionnaires" / "disconnect_phone.yaml")

@@ -9,11 +9,10 @@ import pytest
 from click.testing import CliRunner
 from scipy.stats import chi2_contingency
 
-from survey_tui import analysis
-from survey_tui.call_list import CallListRow
 from survey_tui.cli import cli
 from survey_tui.model import Answer, SpecialAnswer, load_questionnaire
-from survey_tui.store import Store
+from survey_tui.research import Filters, load_study, respondents, tallies
+from survey_tui.store import CallListRow, Store
 from tests.conftest import ROOT
 
 QUESTIONNAIRE = load_questionnaire(ROOT / "questionnaires" / "disconnect_phone.yaml")
@@ -84,8 +83,8 @@ def test_reason_tally_counts_respondents_mentions_other_uncoded_refused(store: S
     add_interview(store, ids[4], operator="none", reasons=None)
     add_interview(store, ids[5], operator=None, reasons=None, refused=True)
 
-    frame = analysis.respondents(store)
-    table = analysis.reason_tally(frame).set_index("reason")
+    frame = respondents(store, load_study(store))
+    table = tallies.reason_tally(frame).set_index("reason")
     assert table.attrs["n"] == 6
     assert table.loc["price", "respondents"] == 2
     assert table.loc["price", "share_of_respondents"] == pytest.approx(2 / 6, abs=1e-4)
@@ -98,7 +97,7 @@ def test_reason_tally_counts_respondents_mentions_other_uncoded_refused(store: S
     ) == (1, 1, 1)
     assert list(table.index[:2]) == ["price", "relocation"] or table.index[0] == "price"
 
-    competitors = analysis.competitor_shares(frame).set_index("competitor")
+    competitors = tallies.competitor_shares(frame).set_index("competitor")
     assert competitors.attrs["n"] == 3  # the telecom and no-broadband customers did not switch
     assert competitors.loc["china_mobile", "respondents"] == 2  # one from q1, one from the coded text
     assert competitors.loc["china_unicom", "share"] == pytest.approx(1 / 3, abs=1e-4)
@@ -108,11 +107,11 @@ def test_factors_and_single_choice_tables(store: Store) -> None:
     ids = cases(store, 3)
     for case_id, factors in zip(ids, (["price", "speed"], ["price"], ["bundle"]), strict=True):
         add_interview(store, case_id, operator="china_mobile", reasons=["price"], factors=factors)
-    frame = analysis.respondents(store)
-    factors_table = analysis.factors_table(frame, QUESTIONNAIRE).set_index("code")
+    frame = respondents(store, load_study(store))
+    factors_table = tallies.multiple_choice_table(frame, QUESTIONNAIRE.question("q5_factors")).set_index("code")
     assert factors_table.loc["price", "respondents"] == 2
     assert factors_table.loc["speed", "respondents"] == 1
-    retention = analysis.choice_table(frame, QUESTIONNAIRE, "q4_retention_call").set_index("code")
+    retention = tallies.choice_table(frame, QUESTIONNAIRE.question("q4_retention_call")).set_index("code")
     assert retention.loc["no", "respondents"] == 3 and retention.loc["no", "share"] == 1.0
 
 
@@ -122,7 +121,7 @@ def test_crosstab_by_branch_with_a_chi_square_that_matches_scipy(store: Store) -
         branch_one = n % 2 == 0
         reason = "price" if (branch_one and n % 10 < 8) or (not branch_one and n % 10 >= 7) else "slow_speed"
         add_interview(store, case_id, operator="china_mobile", reasons=[reason])
-    table = analysis.crosstab(analysis.respondents(store), "branch")
+    table = tallies.crosstab(respondents(store, load_study(store)), "branch")
     counts = table.counts
     assert int(counts.to_numpy().sum()) == 80
     assert counts.loc["电信资费贵"].sum() == sum(
@@ -137,9 +136,10 @@ def test_filters_by_branch_and_agent(store: Store) -> None:
     ids = cases(store, 4, branches=("大祥支局", "双清支局"))
     for n, case_id in enumerate(ids):
         add_interview(store, case_id, operator="china_mobile", reasons=["price"], agent=f"a{n % 2}")
-    assert len(analysis.respondents(store, analysis.Filters(branch="双清支局"))) == 2
-    assert len(analysis.respondents(store, analysis.Filters(agent="a0"))) == 2
-    assert len(analysis.respondents(store, analysis.Filters(since=datetime(2021, 6, 1).date()))) == 0
+    study = load_study(store)
+    assert len(respondents(store, study, Filters(branch="双清支局"))) == 2
+    assert len(respondents(store, study, Filters(agent="a0"))) == 2
+    assert len(respondents(store, study, Filters(since=datetime(2021, 6, 1).date()))) == 0
 
 
 def test_the_aapor_textbook_vector_through_the_store_and_the_cli(sqlite_url: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from survey_tui.call_list import (
+from survey_tui.calling.call_list import (
     CallListError,
     normalize_phone,
     parse_date,

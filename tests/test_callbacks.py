@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from survey_tui.callbacks import (
+from survey_tui.calling.callbacks import (
     QUICK_CHOICES,
     CallbackTimeError,
     in_one_hour,

@@ -68,10 +68,11 @@ def test_import_the_demo_list_then_print_the_masked_queue(sqlite_url: str, monke
 
 def test_claim_prints_json_and_exits_3_when_the_list_is_empty(sqlite_url: str) -> None:
     run("sample", "import", str(DEMO), db=sqlite_url)
-    claimed = [json.loads(run("case", "claim", "--agent", "a1", db=sqlite_url).output) for _ in range(60)]
+    # One agent holds one case at a time (claiming again gives it back), so sixty agents claim.
+    claimed = [json.loads(run("case", "claim", "--agent", f"a{n}", db=sqlite_url).output) for n in range(60)]
     assert len({c["id"] for c in claimed}) == 60
     assert all("****" in c["phone"] for c in claimed)
-    empty = run("case", "claim", "--agent", "a1", db=sqlite_url)
+    empty = run("case", "claim", "--agent", "a60", db=sqlite_url)
     assert empty.exit_code == 3
     assert "no case is waiting" in empty.output
 

@@ -76,15 +76,15 @@ def test_code_the_store_keeps_human_codes(sqlite_url: str) -> None:
     assert "coded 2 stored answer(s)" in result.output
     with Store.open(sqlite_url) as store:
         [code] = store.codes_for(mobile)
-        assert code["source"] == "auto" and "price" in code["reasons"]
-        assert code["competitor"] == "china_mobile"
-        assert store.codes_for(unknown)[0]["competitor"] == "china_unicom"
+        assert code.source == "auto" and "price" in code.reasons
+        assert code.competitor == "china_mobile"
+        assert store.codes_for(unknown)[0].competitor == "china_unicom"
         store.save_code(mobile, ["price", "other_network"], source="human", coder="r1", competitor="china_mobile")
 
     assert "coded 0 stored answer(s)" in run("--db", sqlite_url, "code").output
     assert "coded 1 stored answer(s)" in run("--db", sqlite_url, "code", "--recode").output
     with Store.open(sqlite_url) as store:
-        assert [c["source"] for c in store.codes_for(mobile)] == ["auto", "human"]
+        assert [c.source for c in store.codes_for(mobile)] == ["auto", "human"]
         assert len(store.codes_for(unknown)) == 2
 
 
@@ -220,9 +220,9 @@ async def test_review_screen_stores_a_human_code(sqlite_url: str, tmp_path: Path
             assert "太贵" in shown
             await pilot.press("6", "m", "enter")  # add slow_speed, competitor China Mobile
             await until(pilot, lambda: screen.saved == 1)  # type: ignore[attr-defined]
-        [human] = [c for c in store.codes_for(answer) if c["source"] == "human"]
-        assert human["coder"] == "r9"
-        assert human["reasons"] == ["price", "slow_speed"]
-        assert human["competitor"] == "china_mobile"
+        [human] = [c for c in store.codes_for(answer) if c.source == "human"]
+        assert human.coder == "r9"
+        assert human.reasons == ["price", "slow_speed"]
+        assert human.competitor == "china_mobile"
         assert store.review_queue() == []
-        assert human["coded_at"] <= datetime.now(UTC)
+        assert human.coded_at <= datetime.now(UTC)

@@ -12,8 +12,8 @@ from coding import parallel
 from coding.coder import Coder
 from coding.corpus import load_corpus
 from coding.jobs import code_file
-from survey_tui.coding_store import code_store
 from survey_tui.model import Answer, load_questionnaire
+from survey_tui.research.coding import code_store
 from survey_tui.store import Store
 from tests.conftest import ROOT
 
@@ -95,13 +95,13 @@ def test_the_store_is_coded_page_by_page_each_answer_once(coder: Coder, store: S
     for n, (answer_id, row) in enumerate(zip(answer_ids, expected.itertuples(), strict=False)):
         codes = store.codes_for(answer_id)
         if n == 5:
-            assert [code["source"] for code in codes] == ["human"]
+            assert [code.source for code in codes] == ["human"]
             continue
         [code] = codes
-        assert code["reasons"] == [r for r in row.reasons.split(";") if r]
-        assert code["competitor"] == row.competitor
-        assert code["confidence"] == pytest.approx(row.confidence)
-        assert code["needs_review"] == row.needs_review
-        assert code["model_version"] == coder.version and code["coded_at"].tzinfo is not None
+        assert code.reasons == [r for r in row.reasons.split(";") if r]
+        assert code.competitor == row.competitor
+        assert code.confidence == pytest.approx(row.confidence)
+        assert code.needs_review == row.needs_review
+        assert code.model_version == coder.version and code.coded_at.tzinfo is not None
     assert code_store(store, coder, chunk_rows=7).coded == 0
     assert code_store(store, coder, chunk_rows=7, recode=True).coded == 39

@@ -71,4 +71,4 @@ def test_twenty_agents_claim_and_interview_at_once(
             expected = f"{interview.agent} 给 {interview.case_id} 打电话：网速慢，太贵了"
             assert saved["q3_leave_reason"].answer.value == expected
             attempts = store.attempts_for(interview.case_id)
-            assert [(a["agent"], a["outcome"]) for a in attempts] == [(interview.agent, "complete")]
+            assert [(a.agent, a.outcome) for a in attempts] == [(interview.agent, "complete")]

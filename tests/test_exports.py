@@ -13,7 +13,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from survey_tui.exports import (
+from survey_tui.research.writers import (
     Dataset,
     Variable,
     write,

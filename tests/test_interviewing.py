@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from survey_tui.interviewing import InterviewSession
+from survey_tui.calling.interviews import InterviewSession
+from survey_tui.calling.outbox import Outbox
 from survey_tui.model import Answer, Questionnaire, SpecialAnswer, load_questionnaire
-from survey_tui.outbox import Outbox
 from tests.conftest import ROOT
 from tests.test_outbox import FlakyStore
 from tests.test_store import rows

@@ -12,13 +12,12 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from survey_tui.store import SchemaError, Store, resolve_url, schema, upgrade_schema
-from survey_tui.store.store import _make_engine
+from survey_tui.store import SchemaError, Store, make_engine, resolve_url, schema, upgrade_schema
 
 
 def make_old_database(url: str) -> None:
     """A store as schema 0001 left it, holding one case and one answer."""
-    engine = _make_engine(resolve_url(url))
+    engine = make_engine(resolve_url(url))
     upgrade_schema(engine, "0001")
     now = datetime(2021, 3, 1, tzinfo=UTC)
     with engine.begin() as conn:
@@ -83,7 +82,7 @@ def test_previous_schema_is_upgraded_in_place_keeping_the_data(db_url: str) -> N
         answer = store.answers_for(1)["q3_leave_reason"]
         assert answer.answer.value == "太贵了"
         store.save_code(answer.id, ["price"], source="human", coder="r1")
-        assert store.codes_for(answer.id)[0]["reasons"] == ["price"]
+        assert store.codes_for(answer.id)[0].reasons == ["price"]
     if "://" not in db_url:
         backup = Path(db_url).with_name("survey.db.schema0001.bak")
         with sqlite3.connect(backup) as old:

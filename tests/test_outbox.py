@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from survey_tui.calling.outbox import Outbox, SaveAnswer
 from survey_tui.model import Answer, SpecialAnswer, load_questionnaire
-from survey_tui.outbox import Outbox
 from survey_tui.store import Store, StoreError, StoreUnavailable
 from tests.conftest import ROOT
 from tests.test_store import rows
@@ -216,7 +216,7 @@ def test_a_restarted_app_replays_the_spool_into_the_store(
     assert finished.status == "complete"
     assert finished.ended_at == ended
     [attempt] = flaky.attempts_for(case_id)
-    assert (attempt["outcome"], attempt["aapor_code"], attempt["started_at"]) == ("complete", "1.1", started)
+    assert (attempt.outcome, attempt.aapor_code, attempt.started_at) == ("complete", "1.1", started)
     assert flaky.get_case(case_id).status == "done"
     assert not spool.exists()
 
@@ -231,12 +231,10 @@ def test_the_spool_decodes_datetimes_and_special_answers_with_their_types(
     outbox.save_answer(interview_id, "q4_retention_call", Answer(special=SpecialAnswer.REFUSED), shown_at=shown)
 
     [pending] = Outbox(flaky, spool).queue
-    assert pending.operation == "save_answer"
-    assert pending.arguments["answer"] == Answer(special=SpecialAnswer.REFUSED)
-    assert pending.arguments["answer"].special is SpecialAnswer.REFUSED
-    assert pending.arguments["shown_at"] == shown
-    assert pending.arguments["shown_at"].utcoffset() == timedelta(hours=8)
-    assert pending.arguments["interview_id"] == interview_id
+    assert isinstance(pending, SaveAnswer)
+    assert pending == SaveAnswer(interview_id, "q4_retention_call", Answer(special=SpecialAnswer.REFUSED), shown)
+    assert pending.answer.special is SpecialAnswer.REFUSED
+    assert pending.shown_at is not None and pending.shown_at.utcoffset() == timedelta(hours=8)
 
 
 def test_a_line_cut_short_by_a_kill_is_ignored_and_the_rest_replayed(
@@ -299,18 +297,61 @@ def test_a_line_cut_inside_a_chinese_character_does_not_stop_the_replay(
     assert set(flaky.answers_for(interview_id)) == {"q1_operator"}
 
 
-def test_an_unknown_operation_is_refused_and_nothing_is_spooled(
+def test_only_operations_are_submitted_and_nothing_else_is_spooled(
     flaky: FlakyStore, spool: Path, interview: tuple[int, int]
 ) -> None:
-    _, interview_id = interview
     outbox = Outbox(flaky, spool)
-    with pytest.raises(ValueError, match="delete_case"):
-        outbox.submit("delete_case", case_id=1)
+    with pytest.raises(TypeError, match="not an outbox operation"):
+        outbox.submit(("delete_case", {"case_id": 1}))  # type: ignore[arg-type]
     flaky.down = True
-    with pytest.raises(ValueError, match="unknown outbox operation"):
-        outbox.submit("import_cases", rows=[])
+    with pytest.raises(TypeError, match="not an outbox operation"):
+        outbox.submit("import_cases")  # type: ignore[arg-type]
     assert outbox.pending == 0
     assert not spool.exists()
+
+
+def test_spooled_lines_of_an_older_version_replay_and_unknown_ones_are_kept_aside(
+    flaky: FlakyStore, spool: Path, interview: tuple[int, int]
+) -> None:
+    case_id, interview_id = interview
+    spool.parent.mkdir(parents=True)
+    # Lines as the version before typed operations wrote them (only the fields it was given),
+    # then one from a newer version with an operation and one with a field this one lacks.
+    lines = [
+        {
+            "operation": "save_answer",
+            "arguments": {
+                "interview_id": interview_id,
+                "question_id": "q3_leave_reason",
+                "answer": {"$answer": {"value": "太贵了", "special": None, "other_text": None}},
+                "shown_at": {"$datetime": "2026-11-22T20:15:03+08:00"},
+            },
+        },
+        {"operation": "merge_cases", "arguments": {"case_id": case_id}},
+        {"operation": "finish_interview", "arguments": {"interview_id": interview_id, "status": "complete", "mood": 1}},
+        {
+            "operation": "record_attempt",
+            "arguments": {
+                "case_id": case_id,
+                "agent": "a1",
+                "outcome": "no_answer",
+                "aapor_code": "3.13",
+                "started_at": {"$datetime": "2026-11-22T20:15:03+08:00"},
+                "request_id": "r-1",
+            },
+        },
+    ]
+    spool.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), "utf-8")
+    outbox = Outbox(flaky, spool)
+    assert [type(write).__name__ for write in outbox.queue] == ["SaveAnswer", "RecordAttempt"]
+    assert outbox.flush() == 0
+    assert flaky.answers_for(interview_id)["q3_leave_reason"].answer == Answer("太贵了")
+    assert [(a.outcome, a.request_id) for a in flaky.attempts_for(case_id)] == [("no_answer", "r-1")]
+    kept = [json.loads(line) for line in outbox.rejected_file.read_text("utf-8").splitlines()]
+    assert [(k["operation"], k["error"]) for k in kept] == [
+        ("merge_cases", "unknown outbox operation 'merge_cases'"),
+        ("finish_interview", "finish_interview has no field mood"),
+    ]
 
 
 def test_flush_with_nothing_waiting_changes_nothing(flaky: FlakyStore, spool: Path) -> None:
@@ -351,7 +392,7 @@ def test_writes_applied_before_a_refused_one_are_not_applied_twice(
         with contextlib.suppress(StoreError):
             outbox.flush()
 
-    assert [a["outcome"] for a in flaky.attempts_for(case_id)] == ["no_answer"]
+    assert [a.outcome for a in flaky.attempts_for(case_id)] == ["no_answer"]
     assert flaky.get_case(case_id).attempts == 1
     # The refused write is kept aside, with the reason, and no longer blocks later writes.
     assert outbox.pending == 0
@@ -424,7 +465,7 @@ def test_a_call_attempt_whose_reply_was_lost_is_stored_once(sqlite_url: str, spo
             outbox = Outbox(store, spool)
         assert outbox.flush() == 0
         attempts = store.attempts_for(case.id)
-        assert [a["outcome"] for a in attempts] == ["no_answer"]
+        assert [a.outcome for a in attempts] == ["no_answer"]
         assert store.get_case(case.id).attempts == 1
     finally:
         store.close()

@@ -81,7 +81,7 @@ async def test_the_server_stops_mid_interview_and_comes_back(
         }
         assert all(s.change_count == 0 and not s.draft for s in saved.values())
         attempts = fresh.attempts_for(interview.case_id)
-        assert [(a["outcome"], a["aapor_code"]) for a in attempts] == [("complete", "1.1")]
+        assert [(a.outcome, a.aapor_code) for a in attempts] == [("complete", "1.1")]
         case = fresh.get_case(interview.case_id)
         assert (case.status, case.attempts) == ("done", 1)
     # Nothing written twice: one row per answer, one attempt, however often the outbox retried.

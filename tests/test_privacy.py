@@ -201,15 +201,15 @@ def test_include_pii_is_audited_who_when_where_what(
 
     with Store.open(survey) as store:
         entries = list(reversed(store.pii_audit()))
-    assert [e["command"] for e in entries] == ["export", "case list", "case claim"]
-    assert [e["role"] for e in entries] == ["researcher", "researcher", "agent"]
+    assert [e.command for e in entries] == ["export", "case list", "case claim"]
+    assert [e.role for e in entries] == ["researcher", "researcher", "agent"]
     for entry in entries:
-        assert entry["user"] == getpass.getuser() and entry["host"] == socket.gethostname()
-        assert before <= entry["at"] <= datetime.now(UTC)
-    export = entries[0]["what"]
+        assert entry.user == getpass.getuser() and entry.host == socket.gethostname()
+        assert before <= entry.at <= datetime.now(UTC)
+    export = entries[0].what
     assert export["format"] == "xlsx" and export["output"] == str(output.resolve())
     assert export["interviews"] == 1 and export["filters"] == {"branch": "大祥支局"}
-    assert entries[1]["what"]["cases"] == 1 and entries[2]["what"]["agent"] == "a7"
+    assert entries[1].what["cases"] == 1 and entries[2].what["agent"] == "a7"
 
     assert run("audit", "--db", survey).exit_code == 1  # an agent may not read the audit
     monkeypatch.setenv("CHURN_SURVEY_ROLE", "supervisor")

@@ -8,8 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from survey_tui.call_list import CallListError
-from survey_tui.sample import import_call_list
+from survey_tui.calling.call_list import CallListError, import_call_list
 from survey_tui.store import Store
 
 HEADER = "手机号,宽带账号,姓名,支局,拆机日期,套餐,装机地址\n"

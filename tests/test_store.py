@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from survey_tui.call_list import CallListRow
 from survey_tui.model import Answer, SpecialAnswer, load_questionnaire
-from survey_tui.store import Store, StoreError
+from survey_tui.store import CallListRow, Store, StoreError
 from tests.conftest import ROOT
 
 
@@ -87,8 +86,8 @@ def test_attempts_are_kept_and_a_final_outcome_closes_the_case(store: Store) -> 
     done = store.get_case(case.id)
     assert (done.status, done.attempts, done.last_outcome) == ("done", 2, "refusal")
     attempts = store.attempts_for(case.id)
-    assert [(a["outcome"], a["aapor_code"]) for a in attempts] == [("no_answer", "3.13"), ("refusal", "2.11")]
-    assert attempts[1]["note"] == "不需要"
+    assert [(a.outcome, a.aapor_code) for a in attempts] == [("no_answer", "3.13"), ("refusal", "2.11")]
+    assert attempts[1].note == "不需要"
     assert store.claim_next_case("a1") is None
 
 
@@ -156,8 +155,8 @@ def test_codes_are_checked_against_the_codebook(store: Store) -> None:
     )
     store.save_code(answer.id, ["relocation", "slow_install"], source="human", coder="r1")
     codes = store.codes_for(answer.id)
-    assert [c["reasons"] for c in codes] == [["relocation"], ["relocation", "slow_install"]]
-    assert codes[0]["confidence"] == pytest.approx(0.93)
+    assert [c.reasons for c in codes] == [["relocation"], ["relocation", "slow_install"]]
+    assert codes[0].confidence == pytest.approx(0.93)
     with pytest.raises(StoreError, match="unknown reason"):
         store.save_code(answer.id, ["too_expensive"], source="auto")
 
@@ -182,12 +181,12 @@ def test_codes_saved_column_by_column_read_back_exactly(store: Store) -> None:
         per_transaction=2,
     )
     stored = [store.codes_for(answer)[0] for answer in answers]
-    assert [code["reasons"] for code in stored] == [["price", "other_network"], [], ["price"]]
-    assert [code["competitor"] for code in stored] == ["china_mobile", None, "unknown"]
-    assert [code["confidence"] for code in stored] == [0.5, None, 1.0]
-    assert [code["needs_review"] for code in stored] == [True, False, False]
-    assert {code["model_version"] for code in stored} == {odd_version}
-    assert all(code["coded_at"].tzinfo is not None for code in stored)
+    assert [code.reasons for code in stored] == [["price", "other_network"], [], ["price"]]
+    assert [code.competitor for code in stored] == ["china_mobile", None, "unknown"]
+    assert [code.confidence for code in stored] == [0.5, None, 1.0]
+    assert [code.needs_review for code in stored] == [True, False, False]
+    assert {code.model_version for code in stored} == {odd_version}
+    assert all(code.coded_at.tzinfo is not None for code in stored)
     with pytest.raises(StoreError, match="unknown reason"):
         store.save_code_columns([answers[0]], [("too_expensive",)], source="auto")
 

@@ -166,7 +166,7 @@ def test_odd_answers_round_trip_on_both_databases(kind: str, store: Store) -> No
     saved = store.answers_for(interview)["q3_leave_reason"].answer.value
     # PostgreSQL cannot hold NUL in text: it is the one character dropped, on both databases alike.
     assert saved == text.replace("\x00", "")
-    assert store.attempts_for(case.id)[0]["note"] == text.replace("\x00", "")
+    assert store.attempts_for(case.id)[0].note == text.replace("\x00", "")
     assert len(store.list_cases()) == 1
 
 

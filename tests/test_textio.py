@@ -11,7 +11,7 @@ import pytest
 from coding.normalize import mask_account, mask_phone, mask_phones
 from coding.tables import TableError, read_chunks
 from coding.textio import EncodingError, ExcelCsvWriter, detect_encoding, excel_csv_text
-from survey_tui.call_list import CallListError, read_call_list
+from survey_tui.calling.call_list import CallListError, read_call_list
 
 CALL_LISTS = Path(__file__).resolve().parent / "bad_input" / "call_lists"
 READABLE = ["gbk.csv", "gb18030.csv", "unicode_text_utf16.txt", "formula_injection.csv", "header_only.csv"]

@@ -127,7 +127,7 @@ async def test_full_interview_with_a_competitor_user(either_store: Store, new_ap
         assert saved.change_count == 0
     case = store.get_case(interview.case_id)
     assert (case.status, case.last_outcome) == ("done", "complete")
-    assert [(a["outcome"], a["aapor_code"]) for a in store.attempts_for(case.id)] == [("complete", "1.1")]
+    assert [(a.outcome, a.aapor_code) for a in store.attempts_for(case.id)] == [("complete", "1.1")]
 
 
 async def test_a_china_telecom_user_is_not_asked_q2(store: Store, new_app) -> None:  # type: ignore[no-untyped-def]
@@ -209,7 +209,7 @@ async def test_break_off_then_resume_at_the_first_unanswered_question(  # type: 
         assert (interview.status, interview.break_off_reason) == ("break_off", "客户在开车")
         case = store.get_case(interview.case_id)
         assert (case.status, case.last_outcome) == ("pending", "break_off")
-        assert store.attempts_for(case.id)[0]["aapor_code"] == "2.12"
+        assert store.attempts_for(case.id)[0].aapor_code == "2.12"
         # The half-typed q3 was kept as a draft, not as an answer.
         assert store.answers_for(interview.id)["q3_leave_reason"].draft
 
@@ -232,7 +232,7 @@ async def test_break_off_then_resume_at_the_first_unanswered_question(  # type: 
     stored = store.answers_for(interview.id)
     assert stored["q3_leave_reason"].answer.value == "太贵"
     assert not stored["q3_leave_reason"].draft
-    assert [a["outcome"] for a in store.attempts_for(case.id)] == ["break_off", "complete"]
+    assert [a.outcome for a in store.attempts_for(case.id)] == ["break_off", "complete"]
     store.close()
 
 
@@ -253,7 +253,7 @@ async def test_callback_appointment_returns_to_the_queue_at_its_time(  # type: i
         case = store.get_case(booked_case)
         assert case.status == "callback"
         assert timedelta(minutes=59) < case.callback_at - before < timedelta(minutes=61)
-        assert store.attempts_for(booked_case)[0]["aapor_code"] == "2.21"
+        assert store.attempts_for(booked_case)[0].aapor_code == "2.21"
 
         # Not yet due: the next customer is another one.
         await pilot.press("enter")
@@ -315,7 +315,7 @@ async def test_unsuccessful_call_outcomes_are_stored_with_their_aapor_code(  # t
         await pilot.press("n", *typed("第一次"), "enter", key)
         await until(pilot, on(app, QueueScreen))
     [attempt] = store.attempts_for(case_id)
-    assert (attempt["outcome"], attempt["aapor_code"], attempt["agent"], attempt["note"]) == (
+    assert (attempt.outcome, attempt.aapor_code, attempt.agent, attempt.note) == (
         code,
         aapor,
         "a1",

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from survey_tui.cli.common import LANGUAGE_HELP, open_store, settings, user_errors
+from survey_tui.resources import CUSTOMER_QUESTIONNAIRE, STAFF_QUESTIONNAIRE
 
 DEMO_DB = "churn-survey-demo.db"
 
@@ -22,14 +23,14 @@ DEMO_DB = "churn-survey-demo.db"
 @click.option(
     "--questionnaire",
     "questionnaire_name",
-    default="disconnect_phone",
+    default=CUSTOMER_QUESTIONNAIRE,
     show_default=True,
     help="Instrument for customer calls: a shipped name, a YAML file or an XLSForm (.xlsx).",
 )
 @click.option(
     "--staff-questionnaire",
     "staff_name",
-    default="staff_interview",
+    default=STAFF_QUESTIONNAIRE,
     show_default=True,
     help="Instrument for staff interviews (key s on the queue); a name, YAML file or XLSForm.",
 )
@@ -102,8 +103,10 @@ def run_app(
     questionnaire = load_questionnaire(find_questionnaire(questionnaire_name), language=language)
     staff = load_questionnaire(find_questionnaire(staff_name), language=language)
     store = open_store(ctx)
-    if demo and not any(store.case_counts().values()):
-        from survey_tui.sample import import_call_list
+    from survey_tui.calling import queue
+
+    if demo and not any(queue.counts(store).values()):
+        from survey_tui.calling.call_list import import_call_list
 
         import_call_list(store, shipped_dir("data") / "demo_call_list.csv")
     from survey_tui.app import make_app
@@ -131,7 +134,7 @@ def review(ctx: click.Context, coder: str) -> None:
     Digits 1-9 and 0 toggle the ten reasons, letters set the competitor (m 移动, u 联通, g 广电,
     o 其他, t 电信, n 不用宽带, k 未知), enter stores your code, space skips, escape ends.
     """
-    run_app(ctx, coder, "disconnect_phone", "staff_interview", review=True)
+    run_app(ctx, coder, CUSTOMER_QUESTIONNAIRE, STAFF_QUESTIONNAIRE, review=True)
 
 
 COMMANDS = (tui, review)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from survey_tui.cli.common import NothingToClaim, SurveyGroup, disclose_pii, open_store, user_errors
+from survey_tui.cli.common import NothingToClaim, SurveyGroup, disclosure, open_store, user_errors
 
 QUEUE_HEADERS = ("id", "phone", "name", "branch", "disconnected", "package", "status", "attempts", "callback")
 
@@ -39,13 +39,12 @@ def case_list(
 ) -> None:
     """Print the queue: due callbacks first, then the list in order."""
     from coding.textio import excel_csv_text
+    from survey_tui.calling import queue
     from survey_tui.cli.textable import format_table
 
+    shown = disclosure(ctx, "case list", extra={"format": fmt}) if include_pii else None
     store = open_store(ctx)
-    cases = store.list_cases(status=list(status) or None, agent=agent, limit=limit)
-    if include_pii:
-        what = {"cases": len(cases), "status": list(status), "agent": agent, "limit": limit, "format": fmt}
-        disclose_pii(ctx, store, "case list", what)
+    cases = queue.listed(store, status=status, agent=agent, limit=limit, disclosure=shown)
     records = [case.to_dict(include_pii=include_pii) for case in cases]
     if fmt == "json":
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
@@ -69,7 +68,7 @@ def case_list(
 
         click.echo(excel_csv_text(pd.DataFrame(rows, columns=list(QUEUE_HEADERS))), nl=False)
         return
-    counts = store.case_counts()
+    counts = queue.counts(store)
     click.echo(format_table(QUEUE_HEADERS, rows))
     click.echo(f"\n{sum(counts.values())} case(s): " + ", ".join(f"{n} {name}" for name, n in counts.items()))
 
@@ -80,14 +79,17 @@ def case_list(
 @click.pass_context
 @user_errors
 def case_claim(ctx: click.Context, agent: str, include_pii: bool) -> None:
-    """Claim the next case for AGENT and print it as JSON; exit 3 when none is left."""
-    store = open_store(ctx)
-    claimed = store.claim_next_case(agent)
+    """Claim the next case for AGENT and print it as JSON; exit 3 when none is left.
+
+    As the app's `enter`: a case AGENT already holds (claimed, not finished) comes back first.
+    """
+    from survey_tui.calling import queue
+
+    # An agent may see the number of the customer they are to call, as on the call screen.
+    shown = disclosure(ctx, "case claim", permission=False) if include_pii else None
+    claimed = queue.next_case(open_store(ctx), agent, disclosure=shown)
     if claimed is None:
         raise NothingToClaim("no case is waiting to be called")
-    if include_pii:
-        # An agent may see the number of the customer they are to call, as on the call screen.
-        disclose_pii(ctx, store, "case claim", {"case": claimed.id, "agent": agent}, permission=False)
     click.echo(json.dumps(claimed.to_dict(include_pii=include_pii), ensure_ascii=False))
 
 

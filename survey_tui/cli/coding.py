@@ -1,4 +1,4 @@
-"""The researcher's commands: code, train, evaluate, agreement (they parse arguments, the library works)."""
+"""The coding commands: code, train, evaluate, agreement and themes (they parse arguments, the library works)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from survey_tui.cli.common import Failure, open_store, user_errors
+from survey_tui.resources import STAFF_QUESTIONNAIRE
 
 
 def _progress(report: Any) -> None:
@@ -65,7 +66,7 @@ def code(
     """
     coder = _coder(model, rules_only)
     if source is None:
-        from survey_tui.coding_store import code_store
+        from survey_tui.research.coding import code_store
 
         if text_column or output:
             raise click.UsageError("--text-column and --output go with a SOURCE file")
@@ -116,7 +117,7 @@ def train(ctx: click.Context, output: str | None, no_store: bool) -> None:
 
     extra = None
     if not no_store:
-        from survey_tui.coding_store import human_training_rows
+        from survey_tui.research.coding import human_training_rows
 
         extra = human_training_rows(open_store(ctx))
     trained = train_model(load_codebook(), extra)
@@ -210,7 +211,7 @@ def agreement_command(
     """Cohen's kappa per reason and overall, and Krippendorff's alpha, between two coders:
     two coded files (FILE_A FILE_B, matched on --id-column) or two coders of the store (--coders)."""
     if coders:
-        from survey_tui.coding_store import store_agreement
+        from survey_tui.research.coding import store_agreement
 
         report = store_agreement(open_store(ctx), *coders)
         names = coders
@@ -252,9 +253,6 @@ def _file_agreement(files: tuple[str, ...], id_column: str, reasons_column: str)
     return agreement(sides[0], sides[1])
 
 
-STAFF_QUESTIONS = ("q_churn_reasons", "q_retention_means")
-
-
 @click.command()
 @click.argument("source", required=False, type=click.Path(dir_okay=False))
 @click.option("--text-column", help="Column holding the answer text (with SOURCE).")
@@ -279,10 +277,9 @@ def themes(
     from coding.themes import theme_summary, top_terms
 
     if source is None:
-        store = open_store(ctx)
-        answers = {
-            q: [str(v) for v in store.question_values(q).values() if isinstance(v, str)] for q in STAFF_QUESTIONS
-        }
+        from survey_tui.research.coding import theme_texts
+
+        answers = theme_texts(open_store(ctx), STAFF_QUESTIONNAIRE)
     else:
         if not text_column:
             raise click.UsageError("a SOURCE file needs --text-column")

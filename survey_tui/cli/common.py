@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from survey_tui.resources import CUSTOMER_QUESTIONNAIRE
+
 if TYPE_CHECKING:
     from survey_tui.settings import Settings
-    from survey_tui.store import Store
+    from survey_tui.store import Disclosure, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,8 +55,9 @@ def translate(error: Exception) -> Failure | None:
     from coding.codebook import CodebookError
     from coding.tables import TableError
     from coding.textio import EncodingError
-    from survey_tui.call_list import CallListError
+    from survey_tui.calling.call_list import CallListError
     from survey_tui.model import QuestionnaireError
+    from survey_tui.research.errors import ResearchError
     from survey_tui.settings import SettingsError
     from survey_tui.store import StoreError, StoreUnavailable
 
@@ -65,8 +67,11 @@ def translate(error: Exception) -> Failure | None:
         return Failure(f"the questionnaire has problems:\n{error}")
     if isinstance(error, StoreError | CallListError | SettingsError | CodebookError | TableError | EncodingError):
         return Failure(str(error))
-    if type(error).__name__ == "FontError" and type(error).__module__ == "coding.pictures":
-        # Not imported above: coding.pictures loads fontTools, which only the picture commands need.
+    if isinstance(error, ResearchError):
+        return Failure(str(error))
+    from coding.pictures import FontError  # loads fontTools: only once something went wrong
+
+    if isinstance(error, FontError):
         return Failure(str(error))
     return None
 
@@ -131,10 +136,43 @@ class SurveyGroup(click.Group):
         super().add_command(cmd, name)
 
 
-def filter_options(command: F) -> F:
-    """--since, --until, --branch, --agent and --version: which interviews a research command reads."""
+def study_options(command: F) -> F:
+    """--questionnaire (which study) and --since, --until, --branch, --agent, --version (which of
+    its interviews), shared by the research commands; the command is given them as `study` (a
+    questionnaire id or file) and `filters` (survey_tui.research.Filters)."""
+
+    @wraps(command)
+    def wrapper(
+        *args: Any,
+        questionnaire: str,
+        since: Any,
+        until: Any,
+        branch: str | None,
+        agent: str | None,
+        questionnaire_version: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        from survey_tui.research import Filters
+
+        filters = Filters(
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+            branch=branch,
+            agent=agent,
+            version=questionnaire_version,
+        )
+        return command(*args, study=questionnaire, filters=filters, **kwargs)
+
+    decorated: Any = wrapper
     for option in reversed(
         [
+            click.option(
+                "--questionnaire",
+                default=CUSTOMER_QUESTIONNAIRE,
+                show_default=True,
+                metavar="NAME|FILE",
+                help="The study: a questionnaire id (every version the store holds) or a questionnaire file.",
+            ),
             click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Interviews from this day (YYYY-MM-DD)."),
             click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Interviews up to this day."),
             click.option("--branch", help="Only this branch (支局)."),
@@ -142,8 +180,8 @@ def filter_options(command: F) -> F:
             click.option("--version", "questionnaire_version", help="Only this questionnaire version."),
         ]
     ):
-        command = option(command)
-    return command
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
 
 
 # -- the store and the settings ----------------------------------------------------------------
@@ -177,19 +215,15 @@ def settings(ctx: click.Context) -> Settings:
     return ctx.obj["settings"]  # type: ignore[no-any-return]
 
 
-def disclose_pii(
-    ctx: click.Context, store: Store, command: str, what: dict[str, Any], *, permission: bool = True
-) -> None:
-    """Check the role (unless `permission` is False) and record in the store's audit that full
-    phone numbers and accounts are about to leave it; nothing is shown or written if this fails."""
-    import getpass
-    import socket
+def disclosure(
+    ctx: click.Context, command: str, *, permission: bool = True, extra: dict[str, Any] | None = None
+) -> Disclosure:
+    """Who is about to be given full phone numbers and accounts (the library records it in the
+    audit before anything is shown): the role is checked first unless `permission` is False (an
+    agent may see the number they are about to dial)."""
+    from survey_tui.store import Disclosure
 
     current = settings(ctx)
     if permission:
         current.require("include_pii")
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container): the number still says who
-        user = f"uid {os.getuid()}"
-    store.record_pii_disclosure(user=user, role=current.role, host=socket.gethostname(), command=command, what=what)
+    return Disclosure.by_this_user(role=current.role, command=command, extra=extra)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import click
@@ -25,7 +26,7 @@ def db_info(ctx: click.Context) -> None:
     counts = store.case_counts()
     click.echo("cases:    " + ", ".join(f"{n} {name}" for name, n in counts.items()))
     for row in store.list_questionnaires():
-        click.echo(f"questionnaire: {row['name']} version {row['version']} ({row['content_hash'][:12]})")
+        click.echo(f"questionnaire: {row.name} version {row.version} ({row.content_hash[:12]})")
 
 
 @db.command("upgrade")
@@ -53,16 +54,17 @@ def audit(ctx: click.Context, limit: int, fmt: str) -> None:
     store = open_store(ctx)
     entries = store.pii_audit(limit=limit)
     if fmt == "json":
-        click.echo(json.dumps(entries, ensure_ascii=False, indent=2, default=str))
+        records = [dataclasses.asdict(entry) for entry in entries]
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2, default=str))
         return
     rows = [
         [
-            entry["at"].astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-            entry["user"],
-            entry["role"],
-            entry["host"] or "",
-            entry["command"],
-            json.dumps(entry["what"], ensure_ascii=False),
+            entry.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            entry.user,
+            entry.role,
+            entry.host or "",
+            entry.command,
+            json.dumps(entry.what, ensure_ascii=False),
         ]
         for entry in entries
     ]

@@ -1,37 +1,22 @@
-"""The researcher's output commands: tally, demo (and, with pictures, chart, cloud, report, export)."""
+"""The researcher's output commands: tally, demo, export, chart, cloud and report of a study."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from coding.ids import REASONS
-from survey_tui.cli.common import disclose_pii, filter_options, open_store, user_errors
+from survey_tui.cli.common import disclosure, open_store, study_options, user_errors
+from survey_tui.resources import CUSTOMER_QUESTIONNAIRE
+
+if TYPE_CHECKING:
+    from survey_tui.research import Filters
 
 SIMULATED_DB = "churn-survey-simulated.db"
-
-
-def make_filters(since: Any, until: Any, branch: str | None, agent: str | None, version: str | None) -> Any:
-    from survey_tui.analysis import Filters
-
-    return Filters(
-        since=since.date() if since else None,
-        until=until.date() if until else None,
-        branch=branch,
-        agent=agent,
-        version=version,
-    )
-
-
-def disconnect_questionnaire() -> Any:
-    from survey_tui.model import load_questionnaire
-    from survey_tui.resources import find_questionnaire
-
-    return load_questionnaire(find_questionnaire("disconnect_phone"))
 
 
 def _jsonable(value: Any) -> Any:
@@ -43,30 +28,20 @@ def _jsonable(value: Any) -> Any:
 
 
 @click.command()
-@filter_options
+@study_options
 @click.option("--table", "names", multiple=True, help="Only these tables (repeatable); default all.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.pass_context
 @user_errors
-def tally(
-    ctx: click.Context,
-    since: Any,
-    until: Any,
-    branch: str | None,
-    agent: str | None,
-    questionnaire_version: str | None,
-    names: tuple[str, ...],
-    fmt: str,
-) -> None:
-    """Reasons, competitors, why they chose them, q4-q6, cross-tabs with chi-square, call outcomes
-    and AAPOR response rates, from the completed disconnect interviews of the store."""
+def tally(ctx: click.Context, study: str, filters: Filters, names: tuple[str, ...], fmt: str) -> None:
+    """The summary tables of the study's completed interviews: those its questionnaire declares
+    (`tally`: reasons, competitors, why they chose them, a table per choice question), call
+    outcomes and AAPOR response rates, and the cross-tabs of the reasons with chi-square."""
     from coding.textio import excel_csv_text
-    from survey_tui.analysis import tables
+    from survey_tui.research import load_study, tables
 
     store = open_store(ctx)
-    all_tables = tables(
-        store, disconnect_questionnaire(), make_filters(since, until, branch, agent, questionnaire_version)
-    )
+    all_tables = tables(store, load_study(store, study), filters)
     unknown = [name for name in names if name not in all_tables]
     if unknown:
         raise click.UsageError(f"no table {', '.join(unknown)}; the tables are: {', '.join(all_tables)}")
@@ -103,20 +78,30 @@ def tally(
 
 @click.command()
 @click.option("--cases", type=click.IntRange(min=10), default=600, show_default=True, help="Simulated customers.")
+@click.option(
+    "--questionnaire",
+    "study",
+    default=CUSTOMER_QUESTIONNAIRE,
+    show_default=True,
+    metavar="NAME|FILE",
+    help="The questionnaire the simulated interviews follow.",
+)
 @click.pass_context
 @user_errors
-def demo(ctx: click.Context, cases: int) -> None:
+def demo(ctx: click.Context, cases: int, study: str) -> None:
     """Fill a local SQLite file (./churn-survey-simulated.db unless --db) with a simulated survey
     (call list, call attempts, interviews drawn from the labelled corpus, all marked as simulated),
     then code it, so that tally, export, chart, cloud and report can be tried at once."""
     from coding.coder import default_coder
-    from survey_tui.coding_store import code_store
-    from survey_tui.demo import simulate
+    from survey_tui.research.coding import code_store
+    from survey_tui.research.demo import simulate
+    from survey_tui.research.study import load_study
 
+    ctx.ensure_object(dict)
     if not ctx.obj.get("db"):
         ctx.obj["db"] = SIMULATED_DB
     store = open_store(ctx)
-    report = simulate(store, disconnect_questionnaire(), cases=cases)
+    report = simulate(store, load_study(store, study).questionnaire, cases=cases)
     coded = code_store(store, default_coder(notify=lambda message: click.echo(message, err=True)))
     click.echo(
         f"simulated {report.cases} customers, {report.attempts} calls and {report.interviews} completed interviews "
@@ -126,80 +111,40 @@ def demo(ctx: click.Context, cases: int) -> None:
 
 
 @click.command("export")
-@filter_options
+@study_options
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "sav", "dta", "json"]), required=True)
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="File to write.")
 @click.option("--include-pii", is_flag=True, help="Write full phone numbers and account ids (masked by default).")
 @click.pass_context
 @user_errors
-def export(
-    ctx: click.Context,
-    since: Any,
-    until: Any,
-    branch: str | None,
-    agent: str | None,
-    questionnaire_version: str | None,
-    fmt: str,
-    output: str,
-    include_pii: bool,
-) -> None:
-    """Raw data (one row per interview, one column per question, multiple choice as 0/1 columns,
-    reasons as 0/1 columns and the competitor) and the call outcomes; XLSX and JSON also hold every
-    summary table. SPSS and Stata files carry the question texts and choice labels."""
-    from pathlib import Path
+def export(ctx: click.Context, study: str, filters: Filters, fmt: str, output: str, include_pii: bool) -> None:
+    """Raw data (one row per interview, a column for every question of the questionnaire with its
+    labels, multiple choice as 0/1 columns, reasons as 0/1 columns and the competitor) and the call
+    outcomes; XLSX and JSON also hold every summary table. SPSS and Stata files carry the question
+    texts and choice labels."""
+    from survey_tui import research
 
-    from survey_tui import exports
-    from survey_tui.export_data import interview_dataset, outcome_dataset, summary_datasets
-
+    # Who asks is checked (the role) before anything is read, and recorded before a byte is written.
+    asking = disclosure(ctx, "export") if include_pii else None
     store = open_store(ctx)
-    questionnaire = disconnect_questionnaire()
-    filters = make_filters(since, until, branch, agent, questionnaire_version)
-    datasets = [
-        interview_dataset(store, questionnaire, filters, include_pii=include_pii),
-        outcome_dataset(store, include_pii=include_pii),
-    ]
-    if fmt in ("xlsx", "json"):
-        datasets += summary_datasets(store, questionnaire, filters)
-    if include_pii:
-        # Recorded before a byte is written: an export with full numbers never goes unaccounted.
-        what = {
-            "format": fmt,
-            "output": str(Path(output).resolve()),
-            "interviews": len(datasets[0].frame),
-            "call_attempts": len(datasets[1].frame),
-            "filters": {k: str(v) for k, v in dataclasses.asdict(filters).items() if v is not None},
-        }
-        disclose_pii(ctx, store, "export", what)
-    try:
-        written = exports.write(fmt, datasets, Path(output))
-    except (ValueError, OSError) as error:
-        raise click.ClickException(str(error)) from error
-    rows = len(datasets[0].frame)
+    done = research.export(
+        store,
+        research.load_study(store, study),
+        fmt,
+        Path(output),
+        filters=filters,
+        include_pii=include_pii,
+        disclosure=asking,
+    )
     click.echo(
-        f"wrote {rows} interviews to "
-        + ", ".join(str(path) for path in written)
-        + ("" if include_pii else " (phone numbers and accounts masked)")
+        f"wrote {done.interviews} interviews to "
+        + ", ".join(str(path) for path in done.paths)
+        + (" (phone numbers and accounts masked)" if done.masked else "")
     )
 
 
-def picture_errors(function: Any) -> Any:
-    """Font problems are user errors: the message says which characters or which font."""
-    from functools import wraps
-
-    @wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from coding.pictures import FontError
-
-        try:
-            return function(*args, **kwargs)
-        except (FontError, ValueError) as error:
-            raise click.ClickException(str(error)) from error
-
-    return wrapper
-
-
 @click.command()
-@filter_options
+@study_options
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="FILE.png or FILE.svg")
 @click.option("--what", type=click.Choice(["reasons", "competitors", "crosstab"]), default="reasons", show_default=True)
 @click.option(
@@ -212,123 +157,72 @@ def picture_errors(function: Any) -> Any:
 @click.option("--font", help="A font file or family for the Chinese labels [env CHURN_SURVEY_FONT].")
 @click.pass_context
 @user_errors
-@picture_errors
-def chart(
-    ctx: click.Context,
-    since: Any,
-    until: Any,
-    branch: str | None,
-    agent: str | None,
-    questionnaire_version: str | None,
-    output: str,
-    what: str,
-    by: str,
-    font: str | None,
-) -> None:
+def chart(ctx: click.Context, study: str, filters: Filters, output: str, what: str, by: str, font: str | None) -> None:
     """Bar chart of the reasons (share of respondents) or of the competitor shares, or a heat map
     of the reasons by competitor, branch, month or package (row percentages)."""
-    from pathlib import Path
+    from coding.pictures import find_cjk_font
+    from survey_tui.research import charts, load_study
 
-    from coding.pictures import bar_chart, find_cjk_font, heatmap
-    from survey_tui.analysis import competitor_shares, crosstab, reason_tally, respondents
-
-    store = open_store(ctx)
-    frame = respondents(store, make_filters(since, until, branch, agent, questionnaire_version))
     chosen = find_cjk_font(font)
-    if what == "reasons":
-        table = reason_tally(frame)
-        table = table[table["reason"] != "uncoded"]
-        written = bar_chart(
-            table,
-            label_column="label",
-            value_column="share_of_respondents",
-            title=f"宽带拆机原因（占受访者比例，n={table.attrs.get('n', len(frame))}）",
-            output=Path(output),
-            font=chosen,
-        )
-    elif what == "competitors":
-        table = competitor_shares(frame)
-        written = bar_chart(
-            table,
-            label_column="label",
-            value_column="share",
-            title=f"转网客户去向（n={table.attrs['n']}）",
-            output=Path(output),
-            font=chosen,
-        )
-    else:
-        crossed = crosstab(frame, by)
-        written = heatmap(crossed.row_percent, title=f"拆机原因 × {by}（行百分比）", output=Path(output), font=chosen)
+    store = open_store(ctx)
+    written = charts.chart(
+        store, load_study(store, study), Path(output), what=what, by=by, font=chosen, filters=filters
+    )
     click.echo(f"wrote {written} (font {chosen.name})")
 
 
 @click.command()
-@filter_options
+@study_options
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="FILE.png")
 @click.option("--reason", type=click.Choice(list(REASONS)), help="Only answers with this reason.")
-@click.option("--question", default="q3_leave_reason", show_default=True, help="Whose answers: a text question id.")
+@click.option("--question", help="Whose answers: a text question id [the one tallied as reasons].")
 @click.option("--font", help="A font file or family for the words [env CHURN_SURVEY_FONT].")
 @click.pass_context
 @user_errors
-@picture_errors
 def cloud(
     ctx: click.Context,
-    since: Any,
-    until: Any,
-    branch: str | None,
-    agent: str | None,
-    questionnaire_version: str | None,
+    study: str,
+    filters: Filters,
     output: str,
     reason: str | None,
-    question: str,
+    question: str | None,
     font: str | None,
 ) -> None:
     """A word cloud of the answers (jieba words, stopwords left out, domain phrases kept whole),
     overall or for one reason."""
-    from pathlib import Path
-
-    from coding.pictures import find_cjk_font, word_cloud
-    from survey_tui.analysis import CLOUD_STOPWORDS, respondents
+    from coding.pictures import find_cjk_font
+    from survey_tui.research import charts, load_study
 
     store = open_store(ctx)
-    frame = respondents(store, make_filters(since, until, branch, agent, questionnaire_version))
-    if question not in frame:
-        raise click.UsageError(f"no answers to {question!r} in the disconnect interviews")
-    if reason:
-        frame = frame[[bool(value) and reason in value for value in frame["reasons"]]]
-    texts = [value for value in frame[question] if isinstance(value, str) and value.strip()]
-    result = word_cloud(texts, output=Path(output), font=find_cjk_font(font), stopwords=CLOUD_STOPWORDS)
-    top = sorted(result.words, key=result.words.__getitem__, reverse=True)[:8]
-    click.echo(f"wrote {result.path} from {len(texts)} answers; biggest words: {'、'.join(top)}")
+    drawn = charts.cloud(
+        store,
+        load_study(store, study),
+        Path(output),
+        font=find_cjk_font(font),
+        question=question,
+        reason=reason,
+        filters=filters,
+    )
+    top = sorted(drawn.words, key=drawn.words.__getitem__, reverse=True)[:8]
+    click.echo(f"wrote {drawn.path} from {drawn.answers} answers; biggest words: {'、'.join(top)}")
 
 
 @click.command()
-@filter_options
+@study_options
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="report.html")
 @click.option("--font", help="A font file or family for the charts [env CHURN_SURVEY_FONT].")
 @click.pass_context
 @user_errors
-@picture_errors
-def report(
-    ctx: click.Context,
-    since: Any,
-    until: Any,
-    branch: str | None,
-    agent: str | None,
-    questionnaire_version: str | None,
-    output: str,
-    font: str | None,
-) -> None:
+def report(ctx: click.Context, study: str, filters: Filters, output: str, font: str | None) -> None:
     """One self-contained HTML file (no network needed) with the tables, charts, word cloud and
     response rates, for sharing with managers."""
-    from pathlib import Path
-
     from coding.pictures import find_cjk_font
-    from survey_tui.report import write_report
+    from survey_tui.research import load_study
+    from survey_tui.research.report import write_report
 
+    chosen = find_cjk_font(font)
     store = open_store(ctx)
-    filters = make_filters(since, until, branch, agent, questionnaire_version)
-    written = write_report(store, disconnect_questionnaire(), Path(output), filters=filters, font=find_cjk_font(font))
+    written = write_report(store, load_study(store, study), Path(output), filters=filters, font=chosen)
     click.echo(f"wrote {written}")
 
 

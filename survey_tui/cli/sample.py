@@ -24,7 +24,7 @@ def sample_import(ctx: click.Context, file: str, show_skipped: bool) -> None:
     拆机日期/disconnect_date, 套餐/package; other columns are kept as extra fields.
     Rows already on the list are skipped, so importing a file twice adds nothing.
     """
-    from survey_tui.sample import import_call_list
+    from survey_tui.calling.call_list import import_call_list
 
     store = open_store(ctx)
     report = import_call_list(store, file)

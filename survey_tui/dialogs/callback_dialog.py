@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from survey_tui.callbacks import QUICK_CHOICES, CallbackTimeError, local_now, parse_callback_time
+from survey_tui.calling.callbacks import QUICK_CHOICES, CallbackTimeError, local_now, parse_callback_time
 
 
 class CallbackDialog(ModalScreen[datetime | None]):

@@ -153,6 +153,21 @@ def outcome(code: str) -> Outcome:
         raise KeyError(f"no call or interview outcome has the code {code!r}") from None
 
 
+def outcome_label(code: str | None) -> str:
+    """The label agents read for a stored outcome code; the code itself when no outcome has it."""
+    if not code:
+        return ""
+    found = _BY_CODE.get(code)
+    return found.label if found is not None else code
+
+
+def is_last_attempt(attempts_made: int, max_attempts: int | None) -> bool:
+    """Whether the call after `attempts_made` earlier ones is the last a case gets: it then
+    closes the case whatever its outcome (an interview broken off then counts as partial or
+    break-off, by AAPOR's rule in `interview_outcome`)."""
+    return max_attempts is not None and attempts_made + 1 >= max_attempts
+
+
 def outcome_for_key(key: str) -> Outcome | None:
     """The call-screen outcome behind a key the agent pressed, or None for any other key."""
     return _BY_KEY.get(key)

@@ -23,6 +23,7 @@ from survey_tui.model.questionnaire import (
     ACKNOWLEDGE_CHOICES,
     CHOICE_TYPES,
     LISTED_CHOICE_TYPES,
+    SHARED_TALLIES,
     YES_NO_CHOICES,
     Choice,
     Group,
@@ -30,6 +31,7 @@ from survey_tui.model.questionnaire import (
     Questionnaire,
     QuestionType,
     SpecialAnswer,
+    tally_problem,
 )
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -51,6 +53,7 @@ _QUESTION_KEYS = {
     "default",
     "choice_filter",
     "calculation",
+    "tally",
 }
 _GROUP_KEYS = {"group", "text", "relevant", "questions"}
 _CHOICE_KEYS = {"code", "label", "specify", "columns"}
@@ -91,6 +94,7 @@ class _Reader:
         self.all_ids = all_ids  # every id in the file, to tell "unknown" from "comes later"
         self.problems: list[Problem] = []
         self.groups: list[Group] = []
+        self.tallies: dict[str, str] = {}  # tally name -> the question that took it first
 
     def problem(self, line: int, question_id: str | None, message: str) -> None:
         self.problems.append(Problem(str(self.path), line, question_id, message))
@@ -301,6 +305,14 @@ class _Reader:
             special = default_special or ()
         if qtype in (QuestionType.NOTE, QuestionType.CALCULATE):
             special = ()
+        tally = self.text_field(node, "tally", label)
+        if tally is not None and qtype is not None:
+            problem = tally_problem(qtype, tally)
+            if problem is None and tally in self.tallies and tally not in SHARED_TALLIES:
+                problem = f"tally '{tally}' is already the table of '{self.tallies[tally]}'"
+            if problem:
+                self.problem(_line(node, "tally"), label, problem)
+            self.tallies.setdefault(tally, label or "")
         if qid is None or qtype is None:
             return None
         return Question(
@@ -319,6 +331,7 @@ class _Reader:
             choice_filter=choice_filter,
             calculation=calculation,
             group=group,
+            tally=tally,
             line=_line(node),
         )
 
@@ -564,6 +577,25 @@ def _read(path: Path) -> tuple[Questionnaire | None, list[Problem]]:
         source = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         return failed(raw[: error.start].count(b"\n") + 1, "the file is not UTF-8 encoded")
+    questionnaire, problems = _parse(source, path)
+    if questionnaire is None:
+        return None, problems
+    return replace(questionnaire, content_hash=hashlib.sha256(raw).hexdigest()), []
+
+
+def parse_yaml(text: str, *, name: str, content_hash: str = "") -> Questionnaire:
+    """A questionnaire from its YAML text (as the store keeps each instrument used), named `name`
+    in messages; QuestionnaireError listing every problem."""
+    questionnaire, problems = _parse(text, Path(name))
+    if questionnaire is None:
+        raise QuestionnaireError(problems)
+    return replace(questionnaire, source=None, content=text, content_hash=content_hash)
+
+
+def _parse(source: str, path: Path) -> tuple[Questionnaire | None, list[Problem]]:
+    def failed(line: int, message: str) -> tuple[None, list[Problem]]:
+        return None, [Problem(str(path), line, None, message)]
+
     yaml = YAML(typ="rt")
     try:
         data = yaml.load(source)
@@ -588,4 +620,4 @@ def _read(path: Path) -> tuple[Questionnaire | None, list[Problem]]:
         return failed(1, "lists or mappings are nested too deeply")
     if questionnaire is None:
         return None, reader.problems
-    return replace(questionnaire, content_hash=hashlib.sha256(raw).hexdigest()), []
+    return questionnaire, []

@@ -41,6 +41,46 @@ TEXT_TYPES = frozenset({QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT})
 NUMBER_TYPES = frozenset({QuestionType.INTEGER, QuestionType.DECIMAL})
 
 
+# `tally:` names the summary table of the study that counts a question's answers, so that the
+# research side follows the questionnaire instead of knowing question ids. These names have the
+# study's own meaning; any other name is a table of respondents per choice of a choice question.
+STUDY_TALLIES: MappingProxyType[str, frozenset[QuestionType]] = MappingProxyType(
+    {
+        # Why the customer left, in their words: coded into the codebook's reasons (`code`), the
+        # reasons table and its cross-tabs.
+        "reasons": TEXT_TYPES,
+        # The operator the customer uses now, its codes those of coding.ids.COMPETITORS.
+        "competitors": frozenset({QuestionType.SINGLE_CHOICE}),
+        # Why they chose that operator: coded with data/competitor_reasons.yaml.
+        "choice_reasons": TEXT_TYPES,
+        # Staff interviews: the texts `churn-survey themes` reads for terms and themes.
+        "themes": TEXT_TYPES,
+    }
+)
+TALLY_CHOICE_TYPES = frozenset({QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE, QuestionType.YES_NO})
+# Tables every study has, and the cross-tabs of the reasons: not names a question can take.
+RESERVED_TALLIES = frozenset({"call_outcomes", "response_rates"})
+# A name several questions may share (their texts are read together).
+SHARED_TALLIES = frozenset({"themes"})
+
+
+def tally_problem(qtype: QuestionType, tally: str) -> str | None:
+    """Why a question of type `qtype` cannot be tallied in the table `tally`, or None."""
+    if not tally.isidentifier() or not tally.isascii():
+        return f"tally '{tally}' must be a name of letters, digits and _"
+    if tally in RESERVED_TALLIES or tally.startswith("reasons_by_"):
+        return f"tally '{tally}' is a table of every study; choose another name"
+    if tally in STUDY_TALLIES:
+        fits = STUDY_TALLIES[tally]
+        if qtype not in fits:
+            kinds = " or ".join(sorted(t.value for t in fits))
+            return f"tally '{tally}' counts {kinds} questions, not {qtype.value}"
+        return None
+    if qtype not in TALLY_CHOICE_TYPES:
+        return f"tally '{tally}' is a table of respondents per choice: only a choice question takes it"
+    return None
+
+
 class SpecialAnswer(StrEnum):
     """Answers outside the question's own range, each with one key in the app."""
 
@@ -99,6 +139,8 @@ class Question:
     choice_filter: Condition | None = None  # which choices are offered, tested on each one
     calculation: Condition | None = None  # the value of a calculate
     group: str | None = None  # the innermost group the question is in
+    # The summary table of the study that counts this question's answers (see STUDY_TALLIES).
+    tally: str | None = None
     line: int = field(default=0, compare=False)
 
     @property

@@ -126,6 +126,8 @@ def _question(question: Question, default_special: tuple[Any, ...]) -> Commented
     node = CommentedMap()
     node["id"] = question.id
     node["type"] = question.type.value
+    if question.tally:
+        node["tally"] = question.tally
     if question.text or question.type is not QuestionType.CALCULATE:
         node["text"] = question.text
     if question.hint:

@@ -24,6 +24,7 @@ from survey_tui.model.placeholders import PlaceholderError, placeholder_names
 from survey_tui.model.problems import Problem, QuestionnaireError
 from survey_tui.model.questionnaire import (
     ACKNOWLEDGE_CHOICES,
+    SHARED_TALLIES,
     YES_NO_CHOICES,
     Choice,
     Group,
@@ -31,6 +32,7 @@ from survey_tui.model.questionnaire import (
     Questionnaire,
     QuestionType,
     SpecialAnswer,
+    tally_problem,
 )
 from survey_tui.model.writer import dump_questionnaire, write_atomically
 
@@ -40,6 +42,8 @@ SURVEY, CHOICES, SETTINGS = "survey", "choices", "settings"
 # Our own survey column: the special answers (F8 don't know, F9 refused) a question allows.
 # ODK ignores columns it does not know, so a form carrying it still runs there unchanged.
 SPECIAL_COLUMN = "special_answers"
+# Our own survey column too: the summary table of the study that counts the question (`tally`).
+TALLY_COLUMN = "tally"
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ROW = re.compile(r"\[row : (\d+)\]")
@@ -218,6 +222,7 @@ class _FormReader:
         self.groups: list[Group] = []
         self.seen: dict[str, int] = {}
         self.settings: dict[str, str] = {}
+        self.tallies: dict[str, str] = {}  # tally name -> the question that took it first
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -416,7 +421,7 @@ class _FormReader:
     def check_keys(self, child: dict[str, Any], row: _Row | None, name: str, *, allowed: set[str]) -> bool:
         fine = True
         for key, value in child.items():
-            if key in _BOOKKEEPING or key in allowed or key == SPECIAL_COLUMN:
+            if key in _BOOKKEEPING or key in allowed or key in (SPECIAL_COLUMN, TALLY_COLUMN):
                 continue
             if key in _UNSUPPORTED_KEYS and value not in (None, "", {}, []):
                 self.problem(row, (key,), name, _UNSUPPORTED_KEYS[key])
@@ -479,6 +484,7 @@ class _FormReader:
             choice_filter = self.condition(child["choice_filter"], row, ("choice_filter",), name, columns=True)
         default = self.default(child.get("default"), qtype, kind, choices, row, name)
         special = self.special(child.get(SPECIAL_COLUMN), row, name)
+        tally = self.tally(child.get(TALLY_COLUMN), qtype, row, name)
         if not ok or (qtype in (QuestionType.NOTE, QuestionType.CALCULATE) and required):
             if ok:
                 self.problem(row, ("bind", "required"), name, f"a {kind} cannot be required")
@@ -499,6 +505,7 @@ class _FormReader:
             choice_filter=choice_filter,
             calculation=calculation,
             group=group,
+            tally=tally,
             line=row.number if row else 0,
         )
 
@@ -626,6 +633,18 @@ class _FormReader:
         if problem:
             self.problem(row, ("default",), name, problem)
         return text
+
+    def tally(self, value: Any, qtype: QuestionType, row: _Row | None, name: str) -> str | None:
+        tally = str(value).strip() if value not in (None, "") else ""
+        if not tally:
+            return None
+        problem = tally_problem(qtype, tally)
+        if problem is None and tally in self.tallies and tally not in SHARED_TALLIES:
+            problem = f"tally '{tally}' is already the table of '{self.tallies[tally]}'"
+        if problem:
+            self.problem(row, (TALLY_COLUMN,), name, problem)
+        self.tallies.setdefault(tally, name)
+        return tally
 
     def special(self, value: Any, row: _Row | None, name: str) -> tuple[SpecialAnswer, ...]:
         found: list[SpecialAnswer] = []
@@ -837,7 +856,8 @@ class ExportError(ValueError):
 def xlsform_rows(questionnaire: Questionnaire) -> dict[str, list[list[str]]]:
     """The sheets of the XLSForm for `questionnaire`: survey, choices and settings, header first."""
     special = any(q.special for q in questionnaire.questions)
-    survey_header = [*SURVEY_COLUMNS, *([SPECIAL_COLUMN] if special else [])]
+    tallied = any(q.tally for q in questionnaire.questions)
+    survey_header = [*SURVEY_COLUMNS, *([SPECIAL_COLUMN] if special else []), *([TALLY_COLUMN] if tallied else [])]
     survey: list[dict[str, str]] = []
     for name, value in questionnaire.settings.items():
         survey.append({"type": "calculate", "name": name, "calculation": _quote(value)})
@@ -958,6 +978,8 @@ def _question_row(question: Question, special: bool) -> dict[str, str]:
     }
     if special:
         row[SPECIAL_COLUMN] = " ".join(s.value for s in question.special)
+    if question.tally:
+        row[TALLY_COLUMN] = question.tally
     return row
 
 

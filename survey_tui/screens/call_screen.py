@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import events
@@ -13,10 +13,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from survey_tui.calling import Call, Case, InterviewEnded, StoreError
 from survey_tui.dialogs import CallbackDialog
 from survey_tui.model import flow
-from survey_tui.model.dispositions import OUTCOMES, Outcome, interview_outcome, outcome, outcome_for_key
-from survey_tui.store import Case, StoreError
+from survey_tui.model.dispositions import OUTCOMES, Outcome, outcome, outcome_for_key, outcome_label
 from survey_tui.widgets import StatusLine
 
 if TYPE_CHECKING:
@@ -34,17 +34,20 @@ class CallScreen(Screen[None]):
         Binding("escape", "leave", "放回名单", priority=True),
     ]
 
-    def __init__(self, case: Case) -> None:
+    def __init__(self, call: Call) -> None:
         super().__init__()
-        self.case = case
-        self.started_at = datetime.now(UTC)
+        self.call = call
+
+    @property
+    def case(self) -> Case:
+        return self.call.case
 
     @property
     def survey(self) -> SurveyApp:
         return cast("SurveyApp", self.app)
 
     def compose(self) -> ComposeResult:
-        yield Static(f"客户 #{self.case.id} · 第 {self.case.attempts + 1} 次拨打", classes="heading")
+        yield Static(f"客户 #{self.case.id} · 第 {self.call.number} 次拨打", classes="heading")
         with Horizontal(id="body"):
             with Vertical(id="customer"):
                 yield Static(self._details(), id="details")
@@ -64,15 +67,16 @@ class CallScreen(Screen[None]):
                 Text.assemble(("开场白：", "bold"), flow.render(intro.text, questionnaire, {}))
             )
         try:
-            attempts = self.survey.store.attempts_for(self.case.id)
+            attempts = self.call.earlier_attempts()
         except StoreError:
             attempts = []
         lines = Text("以前的通话：\n" if attempts else "以前的通话：无\n", style="bold")
         for attempt in attempts:
-            started = attempt["started_at"].astimezone()
-            label = _label(attempt["outcome"])
-            note = f" · {attempt['note']}" if attempt["note"] else ""
-            lines.append(f"  {started:%m-%d %H:%M} {label}（{attempt['agent']}）{note}\n", style="")
+            started = attempt.started_at.astimezone()
+            note = f" · {attempt.note}" if attempt.note else ""
+            lines.append(
+                f"  {started:%m-%d %H:%M} {outcome_label(attempt.outcome)}（{attempt.agent}）{note}\n", style=""
+            )
         self.query_one("#attempts", Static).update(lines)
 
     def _details(self) -> Text:
@@ -128,38 +132,18 @@ class CallScreen(Screen[None]):
     async def start_interview(self) -> None:
         from survey_tui.screens.interview_screen import InterviewScreen
 
-        survey = self.survey
-        store = survey.store
-        questionnaire = survey.questionnaire
         try:
-            existing = await survey.in_thread(store.open_interview, self.case.id)
-            if existing is not None:
-                await survey.in_thread(store.resume_interview, existing.id)
-                interview_id = existing.id
-            else:
-                interview_id = await survey.in_thread(
-                    store.start_interview,
-                    survey.questionnaire_ids[questionnaire.id],
-                    survey.agent,
-                    case_id=self.case.id,
-                )
+            begun = await self.survey.in_thread(self.call.begin_interview)
         except StoreError as error:
             self.query_one("#message", Static).update(f"无法开始访问：{error}")
             return
-        self.app.push_screen(InterviewScreen(questionnaire, interview_id), self._interview_ended)
+        interview = InterviewScreen(self.survey.questionnaire, begun.interview_id)
+        self.app.push_screen(interview, self._interview_ended)
 
-    async def _interview_ended(self, result: Any) -> None:
+    async def _interview_ended(self, ended: InterviewEnded | None) -> None:
         """Record the call's outcome from how the interview ended."""
-        if result is None:
-            return
-        kind, answered, applicable, reason = result
-        last_attempt = self.case.attempts + 1 >= self.survey.max_attempts
-        if kind == "complete" or last_attempt:
-            # On the last attempt a broken-off interview is final: partial or break-off by AAPOR's rule.
-            chosen = interview_outcome(answered, applicable, finished=kind == "complete")
-        else:
-            chosen = outcome("break_off")
-        await self.record(chosen, note=reason)
+        if ended is not None:
+            await self.record(self.call.outcome_of(ended), note=ended.reason)
 
     async def _callback_booked(self, when: datetime | None) -> None:
         if when is not None:
@@ -168,35 +152,15 @@ class CallScreen(Screen[None]):
     async def record(self, chosen: Outcome, *, note: str | None = None, callback_at: datetime | None = None) -> None:
         typed = self.query_one("#note", Input).value.strip()
         note = "；".join(part for part in (typed, note) if part) or None
-        survey = self.survey
-        await survey.in_thread(
-            survey.outbox.record_attempt,
-            self.case.id,
-            survey.agent,
-            chosen.code,
-            aapor_code=chosen.aapor_code,
-            started_at=self.started_at,
-            ended_at=datetime.now(UTC),
-            note=note,
-            callback_at=callback_at,
-            final=chosen.final,
-            max_attempts=survey.max_attempts,
-        )
+        await self.survey.in_thread(self.call.record, chosen, note=note, callback_at=callback_at)
         self.app.notify(f"客户 #{self.case.id}：{chosen.label}")
         self.dismiss()
 
     async def action_leave(self) -> None:
         """Put the case back untouched (not dialled)."""
         try:
-            await self.survey.in_thread(self.survey.store.release_case, self.case.id, self.survey.agent)
+            await self.survey.in_thread(self.call.put_back)
         except StoreError as error:
             self.query_one("#message", Static).update(f"无法放回名单：{error}")
             return
         self.dismiss()
-
-
-def _label(code: str) -> str:
-    try:
-        return outcome(code).label
-    except KeyError:
-        return code

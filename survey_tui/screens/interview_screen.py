@@ -12,8 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from survey_tui.calling import InterviewEnded, InterviewSession, StoreError
 from survey_tui.dialogs import BreakOffDialog
-from survey_tui.interviewing import InterviewSession
 from survey_tui.model import flow
 from survey_tui.model.questionnaire import (
     NUMBER_TYPES,
@@ -24,7 +24,6 @@ from survey_tui.model.questionnaire import (
     QuestionType,
     SpecialAnswer,
 )
-from survey_tui.store import StoreError
 from survey_tui.widgets import AnswerArea, ChoiceList, StatusLine
 from survey_tui.widgets.choice_list import position_for
 
@@ -33,9 +32,6 @@ if TYPE_CHECKING:
 
 # Long answers are saved while typed, at least this often, so a crash loses at most this much.
 DRAFT_SECONDS = 2.0
-
-# What the screen returns: ("complete" | "break_off", answered, applicable, break-off reason).
-Result = tuple[str, int, int, str | None]
 
 # What the answer line asks for, by the kind of answer typed into it.
 PLACEHOLDERS = {
@@ -50,7 +46,7 @@ BAD_INPUT = {
 }
 
 
-class InterviewScreen(Screen[Result]):
+class InterviewScreen(Screen[InterviewEnded]):
     """Asks the questionnaire; the store holds every answer before the next question shows."""
 
     CSS_PATH = "interview_screen.tcss"
@@ -92,13 +88,12 @@ class InterviewScreen(Screen[Result]):
 
     def on_mount(self) -> None:
         try:
-            stored = self.survey.store.answers_for(self.interview_id)
+            self.session = self.survey.desk.interview(self.questionnaire, self.interview_id)
         except StoreError as error:
             # The database went away between opening the interview and reading its answers.
             self.app.notify(f"无法打开访问：{error}", severity="error")
             self.dismiss(None)
             return
-        self.session = InterviewSession(self.questionnaire, self.survey.outbox, self.interview_id, stored)
         self.session.start()
         self.set_interval(DRAFT_SECONDS, self.save_draft)
         self.show_question()
@@ -331,12 +326,8 @@ class InterviewScreen(Screen[Result]):
     def _broken_off(self, reason: str | None) -> None:
         if reason is None or self.session is None:
             return
-        self.survey.outbox.finish_interview(self.interview_id, "break_off", reason=reason)
-        answered, applicable = self.session.answered_share()
-        self.dismiss(("break_off", answered, applicable, f"中断：{reason}"))
+        self.dismiss(self.session.break_off(reason))
 
     def finish(self) -> None:
         assert self.session is not None
-        self.survey.outbox.finish_interview(self.interview_id, "complete")
-        answered, applicable = self.session.answered_share()
-        self.dismiss(("complete", answered, applicable, None))
+        self.dismiss(self.session.finish())

@@ -10,23 +10,14 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from survey_tui.model.dispositions import outcome
-from survey_tui.store import Case, StoreError
+from survey_tui.calling import Case, InterviewEnded, StoreError
+from survey_tui.model.dispositions import outcome_label
 from survey_tui.widgets import StatusLine
 
 if TYPE_CHECKING:
     from survey_tui.app import SurveyApp
 
 STATUS_LABELS = {"pending": "待拨", "claimed": "通话中", "callback": "约回拨", "done": "已结束"}
-
-
-def outcome_label(code: str | None) -> str:
-    if not code:
-        return ""
-    try:
-        return outcome(code).label
-    except KeyError:
-        return code
 
 
 class QueueScreen(Screen[None]):
@@ -73,27 +64,24 @@ class QueueScreen(Screen[None]):
             self.query_one("#message", Static).update(f"无法读取客户列表：{error}")
 
     def _fill(self) -> None:
-        store, agent = self.survey.store, self.survey.agent
-        midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-        today = store.outcome_counts(agent=agent, since=midnight)
-        calls = sum(today.values())
-        completes = today.get("complete", 0)
-        others = "  ".join(f"{outcome_label(code)} {n}" for code, n in sorted(today.items()) if code != "complete")
-        self.query_one("#today", Static).update(f"坐席 {agent} · 今日拨打 {calls} · 完成 {completes}  {others}")
-        counts = store.case_counts()
-        due = store.list_cases(status="callback")
-        now = datetime.now().astimezone()
-        due_now = sum(1 for case in due if case.callback_at and case.callback_at <= now)
+        today = self.survey.desk.today()
+        others = "  ".join(
+            f"{outcome_label(code)} {n}" for code, n in sorted(today.calls_by_outcome.items()) if code != "complete"
+        )
+        self.query_one("#today", Static).update(
+            f"坐席 {self.survey.agent} · 今日拨打 {today.calls} · 完成 {today.completes}  {others}"
+        )
+        counts = today.cases_by_status
         self.query_one("#counts", Static).update(
-            f"名单：待拨 {counts['pending']} · 约回拨 {counts['callback']}（已到时间 {due_now}）"
+            f"名单：待拨 {counts['pending']} · 约回拨 {counts['callback']}（已到时间 {today.callbacks_due}）"
             f" · 通话中 {counts['claimed']} · 已结束 {counts['done']}"
         )
         table = self.query_one("#cases", DataTable)
         table.clear()
-        own = store.agent_cases(agent)
-        for case in own:
+        now = datetime.now().astimezone()
+        for case in today.own_cases:
             table.add_row(*self._row(case, now), key=str(case.id))
-        if not own:
+        if not today.own_cases:
             self.query_one("#message", Static).update("按回车领取下一个客户。")
 
     def _row(self, case: Case, now: datetime) -> list[Any]:
@@ -114,16 +102,13 @@ class QueueScreen(Screen[None]):
         ]
 
     async def action_next_case(self) -> None:
-        """Reopen the case this agent already holds (after a crash), else claim the next one."""
+        """The case this agent already holds (after a crash) first, else the next one (calling.queue)."""
         from survey_tui.screens.call_screen import CallScreen
 
-        store, agent = self.survey.store, self.survey.agent
+        desk = self.survey.desk
         message = self.query_one("#message", Static)
         try:
-            # Only a case claimed by this agent: one they booked a callback for may be with a colleague now.
-            case = await self.survey.in_thread(store.held_case, agent)
-            if case is None:
-                case = await self.survey.in_thread(store.claim_next_case, agent)
+            case = await self.survey.in_thread(desk.next_case)
         except StoreError as error:
             message.update(f"无法领取客户：{error}")
             return
@@ -131,40 +116,23 @@ class QueueScreen(Screen[None]):
             message.update("没有待拨打的客户了。约定回拨的客户会在约定时间出现在这里。")
             return
         message.update("")
-        self.app.push_screen(CallScreen(case))
+        self.app.push_screen(CallScreen(desk.call(case)))
 
     async def action_staff_interview(self) -> None:
         from survey_tui.screens.interview_screen import InterviewScreen
 
         survey = self.survey
-        questionnaire = survey.staff_questionnaire
         try:
-            interview_id, resumed = await survey.in_thread(self._staff_interview)
+            begun = await survey.in_thread(survey.desk.staff_interview)
         except StoreError as error:
             self.query_one("#message", Static).update(f"无法开始员工访谈：{error}")
             return
-        if resumed:
-            self.notify(f"继续未完成的员工访谈 #{interview_id}")
-        self.app.push_screen(InterviewScreen(questionnaire, interview_id), self._staff_done)
+        if begun.resumed:
+            self.notify(f"继续未完成的员工访谈 #{begun.interview_id}")
+        self.app.push_screen(InterviewScreen(survey.staff_questionnaire, begun.interview_id), self._staff_done)
 
-    def _staff_interview(self) -> tuple[int, bool]:
-        """This researcher's unfinished staff interview, reopened, else a new one: (id, resumed)."""
-        survey = self.survey
-        questionnaire_id = survey.questionnaire_ids[survey.staff_questionnaire.id]
-        unfinished = [
-            interview
-            for interview in survey.store.list_interviews(agent=survey.agent)
-            if interview.case_id is None
-            and interview.questionnaire_id == questionnaire_id
-            and interview.status != "complete"
-        ]
-        if unfinished:
-            survey.store.resume_interview(unfinished[-1].id)
-            return unfinished[-1].id, True
-        return survey.store.start_interview(questionnaire_id, survey.agent), False
-
-    def _staff_done(self, result: Any) -> None:
-        if result is not None and result[0] == "complete":
+    def _staff_done(self, ended: InterviewEnded | None) -> None:
+        if ended is not None and ended.complete:
             self.notify("员工访谈已完成并保存")
         self.refresh_queue()
 

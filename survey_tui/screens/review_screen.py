@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import events
@@ -15,7 +15,8 @@ from coding.codebook import load_codebook
 from coding.ids import COMPETITORS
 from coding.normalize import normalize
 from coding.rules import NEGATED, WEAK, RuleCoder
-from survey_tui.store import StoreError
+from survey_tui.calling import StoreError
+from survey_tui.research.coding import CodedAnswer, confirm_code, review_queue
 from survey_tui.widgets import StatusLine
 from survey_tui.widgets.choice_list import digit_for, position_for
 
@@ -51,7 +52,7 @@ class ReviewScreen(Screen[None]):
         self.coder_id = coder_id
         self.codebook = load_codebook()
         self.rules = RuleCoder(self.codebook)
-        self.queue: list[dict[str, Any]] = []
+        self.queue: list[CodedAnswer] = []
         self.position = 0
         self.reasons: set[str] = set()
         self.competitor = "unknown"
@@ -71,11 +72,11 @@ class ReviewScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.queue = self.survey.store.review_queue()
+        self.queue = review_queue(self.survey.store)
         self.show()
 
     @property
-    def current(self) -> dict[str, Any] | None:
+    def current(self) -> CodedAnswer | None:
         return self.queue[self.position] if self.position < len(self.queue) else None
 
     def show(self) -> None:
@@ -86,12 +87,12 @@ class ReviewScreen(Screen[None]):
             for name in ("#answer", "#suggestion", "#reasons", "#competitor"):
                 self.query_one(name, Static).update("")
             return
-        confidence = item["confidence"] or 0.0
+        confidence = item.code.confidence or 0.0
         where = f"{self.position + 1}/{len(self.queue)}"
         progress.update(f"复核 {where} · 置信度 {confidence:.2f} · 复核人 {self.coder_id}")
-        self.reasons = set(item["reasons"] or [])
-        self.competitor = item["competitor"] or "unknown"
-        self.query_one("#answer", Static).update(self._highlighted(str(item["text"] or "")))
+        self.reasons = set(item.code.reasons or [])
+        self.competitor = item.code.competitor or "unknown"
+        self.query_one("#answer", Static).update(self._highlighted(str(item.text or "")))
         suggested = "、".join(self._label(r) for r in self.codebook.reason_ids if r in self.reasons) or "无（其他）"
         self.query_one("#suggestion", Static).update(f"模型建议：{suggested} · {COMPETITORS[self.competitor]}")
         self._draw_choices()
@@ -143,12 +144,7 @@ class ReviewScreen(Screen[None]):
         reasons = [r for r in self.codebook.reason_ids if r in self.reasons]
         try:
             await self.survey.in_thread(
-                self.survey.store.save_code,
-                item["answer_id"],
-                reasons,
-                source="human",
-                coder=self.coder_id,
-                competitor=self.competitor,
+                confirm_code, self.survey.store, item.code.answer_id, reasons, self.competitor, coder=self.coder_id
             )
         except StoreError as error:
             self.notify(f"保存失败：{error}", severity="error")

@@ -9,9 +9,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from survey_tui.calling import StoreError
 from survey_tui.model.dispositions import EDITION
-from survey_tui.store import StoreError
-from survey_tui.supervisor import progress_by_agent
 from survey_tui.widgets import StatusLine
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ class SupervisorScreen(Screen[None]):
         survey = cast("SurveyApp", self.app)
         table = self.query_one("#agents", DataTable)
         try:
-            lines = progress_by_agent(survey.store)
+            lines = survey.desk.progress()
         except StoreError as error:
             self.query_one("#edition", Static).update(f"无法读取进度：{error}")
             return

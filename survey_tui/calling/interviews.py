@@ -1,4 +1,5 @@
-"""One interview in progress: the current question, answers saved through the outbox, going back."""
+"""Interviews: one in progress (the current question, answers saved through the outbox, going back,
+the end), how one is begun or resumed for a case or a member of staff."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from survey_tui.calling.outbox import Outbox
 from survey_tui.model import flow
 from survey_tui.model.questionnaire import Answer, Choice, Question, Questionnaire
-from survey_tui.outbox import Outbox
-from survey_tui.store import StoredAnswer
+from survey_tui.store import Begun, Store, StoredAnswer
 
 # Control characters other than newline and tab come from pasting (terminal colour codes, a
 # stray bell or NUL); they are invisible to the agent and would only reach the exports.
@@ -35,6 +36,27 @@ class SaveResult:
 
     problem: str | None = None
     in_store: bool = True
+
+
+@dataclass(frozen=True)
+class InterviewEnded:
+    """How an interview ended, for the call's outcome: complete or broken off (with the reason),
+    and how many of the questions that applied were answered (AAPOR's partial rule)."""
+
+    complete: bool
+    answered: int
+    applicable: int
+    reason: str | None = None
+
+
+def begin_staff_interview(store: Store, questionnaire_id: int, agent: str) -> Begun:
+    """This researcher's unfinished staff interview of the instrument, reopened, else a new one."""
+    return store.begin_interview(questionnaire_id, agent)
+
+
+def open_session(store: Store, outbox: Outbox, questionnaire: Questionnaire, interview_id: int) -> InterviewSession:
+    """The interview as stored so far, ready to go on at its first unanswered question."""
+    return InterviewSession(questionnaire, outbox, interview_id, store.answers_for(interview_id))
 
 
 class InterviewSession:
@@ -168,3 +190,15 @@ class InterviewSession:
         if previous is None:
             return self.current
         return self.show(previous)
+
+    # -- the end -----------------------------------------------------------------------------
+
+    def finish(self) -> InterviewEnded:
+        """Close the interview as complete (every question done)."""
+        self.outbox.finish_interview(self.interview_id, "complete")
+        return InterviewEnded(True, *self.answered_share())
+
+    def break_off(self, reason: str) -> InterviewEnded:
+        """Close the interview as broken off, its answers kept; it is resumed at the next call."""
+        self.outbox.finish_interview(self.interview_id, "break_off", reason=reason)
+        return InterviewEnded(False, *self.answered_share(), reason=f"中断：{reason}")

@@ -1,4 +1,8 @@
-"""A simulated survey for trying every researcher command: calls, outcomes and interviews, clearly marked."""
+"""A simulated survey for trying every researcher command: calls, outcomes and interviews, clearly marked.
+
+The interviews follow the questionnaire given: every question it asks is answered (skip logic
+and constraints kept), the texts of the questions tallied as reasons and as the reasons for the
+choice of a competitor drawn from the labelled corpus."""
 
 from __future__ import annotations
 
@@ -7,10 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from coding.corpus import load_corpus
-from survey_tui.call_list import CallListRow
+from survey_tui.model import flow
 from survey_tui.model.dispositions import outcome
-from survey_tui.model.questionnaire import Answer, Questionnaire, SpecialAnswer
-from survey_tui.store import Store, StoreError
+from survey_tui.model.questionnaire import Answer, Question, Questionnaire, QuestionType, SpecialAnswer
+from survey_tui.store import CallListRow, Store, StoreError
 
 SIMULATED = "模拟数据（演示用，非真实客户）"
 BRANCHES = ("大祥支局", "双清支局", "北塔支局", "邵东支局", "新邵支局", "隆回支局")
@@ -21,6 +25,7 @@ REACH = 0.894
 SWITCHED_TO = (("china_mobile", 0.63), ("china_unicom", 0.37))
 NOT_REACHED = (("no_answer", 0.55), ("busy", 0.15), ("answering_machine", 0.3))
 REACHED_BUT_NO_INTERVIEW = (("refusal", 0.7), ("language_hearing", 0.1), ("wrong_number", 0.2))
+SWITCHED = ("china_mobile", "china_unicom", "china_broadnet", "other_isp")
 
 
 @dataclass
@@ -89,7 +94,7 @@ def simulate(store: Store, questionnaire: Questionnaire, *, cases: int = 600, se
             report.attempts += 1
             continue
         interview_id = store.start_interview(questionnaire_id, agent, case_id=case.id, started_at=moment)
-        for question_id, answer in _answers(rng, corpus).items():
+        for question_id, answer in _answers(rng, corpus, questionnaire).items():
             moment += timedelta(seconds=rng.randrange(5, 60))
             store.save_answer(
                 interview_id, question_id, answer, shown_at=moment - timedelta(seconds=5), answered_at=moment
@@ -104,24 +109,64 @@ def simulate(store: Store, questionnaire: Questionnaire, *, cases: int = 600, se
     return report
 
 
-def _answers(rng: random.Random, corpus: list[dict[str, object]]) -> dict[str, Answer]:
+def _answers(rng: random.Random, corpus: list[dict[str, object]], questionnaire: Questionnaire) -> dict[str, Answer]:
+    """One simulated respondent's answers, question by question in the order asked."""
     row = rng.choice(corpus)
-    competitor = str(row["competitor"])
-    if competitor not in ("china_mobile", "china_unicom", "china_broadnet", "other_isp", "china_telecom", "none"):
-        competitor = _pick(rng, SWITCHED_TO) if rng.random() < 0.8 else rng.choice(["china_telecom", "none"])
-    answers: dict[str, Answer] = {"q1_operator": Answer(competitor)}
-    if competitor == "other_isp":
-        answers["q1_operator"] = Answer("other_isp", other_text=rng.choice(["长城宽带", "小区宽带"]))
-    if competitor not in ("china_telecom", "none"):
-        reasons_for_choice = [
-            r for r in corpus if r["competitor"] == competitor and "other_network" in str(r["reasons"])
-        ]
-        answers["q2_competitor_reason"] = Answer(str(rng.choice(reasons_for_choice or corpus)["text"]))
-    answers["q3_leave_reason"] = (
-        Answer(special=SpecialAnswer.REFUSED) if rng.random() < 0.03 else Answer(str(row["text"]))
-    )
-    answers["q4_retention_call"] = Answer(rng.choices(["yes", "no", "not_sure"], weights=[25, 60, 15])[0])
-    factors = ["price", "speed", "service", "install", "bundle", "brand"]
-    answers["q5_factors"] = Answer(rng.sample(factors, rng.choice([1, 1, 2, 2, 3])))
-    answers["q6_package_pref"] = Answer(rng.choices(["single", "fusion", "no_preference"], weights=[35, 45, 20])[0])
+    answers: dict[str, Answer] = {}
+    question = flow.next_question(questionnaire, answers)
+    while question is not None:
+        if question.is_asked:
+            answer = _answer(rng, corpus, row, question, answers)
+            if answer is not None and flow.validate(question, answer, answers) is None:
+                answers[question.id] = answer
+        question = flow.next_question(questionnaire, answers, after=question.id)
+    for question_id, value in flow.calculated_values(questionnaire, answers).items():
+        answers[question_id] = Answer(value)
     return answers
+
+
+def _answer(
+    rng: random.Random,
+    corpus: list[dict[str, object]],
+    row: dict[str, object],
+    question: Question,
+    answers: dict[str, Answer],
+) -> Answer | None:
+    """What the simulated respondent says to `question`; None to leave it unanswered."""
+    choices = [c for c in flow.visible_choices(question, answers) if not c.specify]
+    if question.tally == "competitors":
+        competitor = str(row["competitor"])
+        if question.choice(competitor) is None:
+            competitor = _pick(rng, SWITCHED_TO) if rng.random() < 0.8 else rng.choice(["china_telecom", "none"])
+        chosen = question.choice(competitor)
+        if chosen is None:
+            return Answer(rng.choice(choices).code) if choices else None
+        if competitor == "other_isp" or chosen.specify:
+            return Answer(chosen.code, other_text=rng.choice(["长城宽带", "小区宽带"]))
+        return Answer(chosen.code)
+    if question.tally == "reasons":
+        if SpecialAnswer.REFUSED in question.special and rng.random() < 0.03:
+            return Answer(special=SpecialAnswer.REFUSED)
+        return Answer(str(row["text"]))
+    if question.tally == "choice_reasons":
+        named = next((a.value for a in answers.values() if isinstance(a.value, str) and a.value in SWITCHED), None)
+        matching = [r for r in corpus if r["competitor"] == named and "other_network" in str(r["reasons"])]
+        return Answer(str(rng.choice(matching or corpus)["text"]))
+    kind = question.type
+    if kind in (QuestionType.SINGLE_CHOICE, QuestionType.YES_NO, QuestionType.ACKNOWLEDGE):
+        return Answer(rng.choice(choices).code) if choices else None
+    if kind is QuestionType.MULTIPLE_CHOICE:
+        return (
+            Answer([c.code for c in rng.sample(choices, min(len(choices), rng.choice([1, 1, 2, 2, 3])))])
+            if choices
+            else None
+        )
+    if kind is QuestionType.LONG_TEXT:
+        return Answer(str(rng.choice(corpus)["text"]))
+    if kind is QuestionType.SHORT_TEXT:
+        return Answer(f"模拟{rng.randrange(1, 1000)}")
+    if kind in (QuestionType.INTEGER, QuestionType.DECIMAL):
+        return Answer(rng.randrange(0, 20))
+    if kind is QuestionType.DATE:
+        return Answer((date(2021, 5, 6) - timedelta(days=rng.randrange(365))).isoformat())
+    return None

@@ -1,4 +1,4 @@
-"""Read a call list of cancelled broadband customers (拆机用户) from CSV or XLSX files."""
+"""Call lists of cancelled broadband customers (拆机用户): read from CSV or XLSX files, imported into the store."""
 
 from __future__ import annotations
 
@@ -6,21 +6,25 @@ import csv
 import re
 import unicodedata
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from coding.normalize import mask_phone
 from coding.textio import EncodingError, check_file_kind, detect_encoding
+from survey_tui.store import CallListRow, SkippedRow, Store
 
 __all__ = [
+    "FIELD_ALIASES",
     "CallList",
     "CallListError",
     "CallListRow",
+    "ImportReport",
     "SkippedRow",
-    "FIELD_ALIASES",
+    "import_call_list",
     "normalize_phone",
     "parse_date",
     "read_call_list",
@@ -95,25 +99,6 @@ _DATE = re.compile(
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _BRACKETED = re.compile(r"[(\[【<《].*?[)\]】>》]")
 _HEADER_NOISE = re.compile(r"[\s_\-*:：()\[\]【】<>《》\ufeff\u200b]")
-
-
-@dataclass(frozen=True)
-class CallListRow:
-    line: int
-    phone: str
-    account: str | None
-    name: str | None
-    branch: str | None
-    disconnect_date: str | None
-    package: str | None
-    extra: dict[str, str]
-
-
-@dataclass(frozen=True)
-class SkippedRow:
-    line: int
-    reason: str
-    detail: str
 
 
 @dataclass
@@ -546,3 +531,57 @@ def _build(path: Path, encoding: str | None, rows: Iterator[tuple[int, Sequence[
             )
         )
     return CallList(path, encoding, columns, result, skipped)
+
+
+# -- importing into the store ------------------------------------------------------------------
+
+SKIP_REASONS = {
+    "bad_phone": "bad phone number",
+    "duplicate_in_file": "duplicate in the file",
+    "already_listed": "already on the call list",
+    "empty_row": "empty row",
+    "field_too_long": "a field too long",
+}
+
+
+@dataclass
+class ImportReport:
+    """What `import_call_list` did, for the person who ran it."""
+
+    path: Path
+    encoding: str | None
+    columns: dict[str, str]
+    imported: int = 0
+    skipped: list[SkippedRow] = field(default_factory=list)
+
+    def skipped_by_reason(self) -> dict[str, int]:
+        return dict(Counter(row.reason for row in self.skipped))
+
+    @property
+    def unusable(self) -> bool:
+        """Rows were there but not one can be called (a re-import of a known list is fine)."""
+        return self.imported == 0 and bool(self.skipped) and all(row.reason != "already_listed" for row in self.skipped)
+
+    def summary(self) -> str:
+        parts = [f"imported {self.imported} case(s) from {self.path.name}"]
+        if self.skipped:
+            reasons = ", ".join(
+                f"{n} {SKIP_REASONS.get(reason, reason)}" for reason, n in sorted(self.skipped_by_reason().items())
+            )
+            parts.append(f"skipped {len(self.skipped)} ({reasons})")
+        else:
+            parts.append("skipped 0")
+        return "; ".join(parts)
+
+
+def import_call_list(store: Store, path: str | Path) -> ImportReport:
+    """Read `path` (CSV or XLSX) and add its new customers; an unreadable file changes nothing."""
+    call_list = read_call_list(path)
+    result = store.import_cases(call_list.rows, source_file=Path(path).name)
+    return ImportReport(
+        path=Path(path),
+        encoding=call_list.encoding,
+        columns=dict(call_list.columns),
+        imported=result.imported,
+        skipped=sorted([*call_list.skipped, *result.skipped], key=lambda row: row.line),
+    )

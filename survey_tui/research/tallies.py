@@ -1,12 +1,11 @@
-"""Researcher tables from the store: respondents, reason tallies, competitors, cross-tabs, outcomes."""
+"""The summary tables of a study: reasons, competitors, why they chose them, a table per choice question,
+cross-tabs with chi-square, call outcomes and the AAPOR rates; each the tally of its questionnaire's `tally`."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
 
 import pandas as pd
 from scipy.stats import chi2_contingency
@@ -16,151 +15,21 @@ from coding.ids import COMPETITORS, REASONS
 from coding.normalize import normalize
 from coding.resources import data_file
 from coding.rules import RuleCoder
-from survey_tui.model.dispositions import EDITION, case_disposition, outcome, rates_for_cases
-from survey_tui.model.questionnaire import Questionnaire
+from survey_tui.model.dispositions import EDITION, case_disposition, outcome_label, rates_for_cases
+from survey_tui.model.questionnaire import Question, QuestionType, SpecialAnswer
+from survey_tui.research.respondents import Filters, filter_rows, respondents
+from survey_tui.research.study import Study
 from survey_tui.store import Store
 
-QUESTIONNAIRE = "disconnect_phone"
 SWITCHED = ("china_mobile", "china_unicom", "china_broadnet", "other_isp")
 EXTRA_ROWS = {"other": "其他（无归类原因）", "uncoded": "未编码", "refused": "拒答"}
-# Words every answer has ("宽带" is what all of them are about): in a cloud they only crowd out the reasons.
-CLOUD_STOPWORDS = (
-    "宽带",
-    "电信",
-    "就是",
-    "那边",
-    "这边",
-    "后来",
-    "现在",
-    "每个",
-    "问题",
-    "时候",
-    "东西",
-    "还要",
-    "一直",
-    "本来",
-    "以后",
-    "反正",
-    "这些",
-    "原来",
-    "其实",
-    "觉得",
-    "感觉",
-    "自己",
-)
 CROSS_BY = {"competitor": "竞争对手", "branch": "支局", "month": "拆机月份", "package": "套餐"}
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which interviews count: by interview date, branch, agent and questionnaire version."""
-
-    since: date | None = None
-    until: date | None = None
-    branch: str | None = None
-    agent: str | None = None
-    version: str | None = None
-
-
-QUESTIONS = (
-    "q1_operator",
-    "q2_competitor_reason",
-    "q3_leave_reason",
-    "q4_retention_call",
-    "q5_factors",
-    "q6_package_pref",
-)
-
-
-def respondents(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
-    """One row per completed disconnect interview, with its answers, codes and the case's fields.
-
-    The code of an answer is its newest human code, else its newest automatic code. Read column
-    by column and question by question, so that a million interviews fit in memory.
-    """
-    rows = pd.DataFrame(store.interview_columns(QUESTIONNAIRE))
-    if rows.empty:
-        return _empty_respondents()
-    rows = rows[rows["status"] == "complete"]
-    rows = _filter(rows, filters)
-    frame = rows.set_index("interview_id")
-    for question in QUESTIONS:
-        subset = pd.DataFrame(store.answer_columns(QUESTIONNAIRE, question)).set_index("interview_id")
-        frame[question] = _objects(subset["value"].reindex(frame.index))
-        frame[f"{question}_special"] = _objects(subset["special"].reindex(frame.index))
-        if question in ("q1_operator", "q5_factors"):
-            frame[f"{question}_other"] = _objects(subset["other_text"].reindex(frame.index))
-        if question == "q3_leave_reason":
-            frame["q3_answer_id"] = subset["answer_id"].reindex(frame.index)
-    codes = _newest_codes(store).reindex(frame["q3_answer_id"].to_numpy())
-    frame["reasons"] = _objects(codes["reasons"]).to_numpy()
-    competitors = _objects(codes["competitor"]).tolist()
-    frame["coded_competitor"] = competitors
-    frame["code_source"] = _objects(codes["source"]).to_numpy()
-    frame["competitor"] = [_competitor(q1, coded) for q1, coded in zip(frame["q1_operator"], competitors, strict=True)]
-    frame["month"] = pd.to_datetime(frame["disconnect_date"]).dt.strftime("%Y-%m")
-    return frame.reset_index()
-
-
-def _objects(series: pd.Series) -> pd.Series:
-    """An object column with None (not NaN) where a value is missing, as the tables test for."""
-    values = series.astype(object)
-    return values.where(values.notna(), None)
-
-
-def _newest_codes(store: Store) -> pd.DataFrame:
-    """Per answer id: reasons (a frozenset), competitor and source of its newest human code, else
-    of its newest automatic one."""
-    sets: dict[tuple[str, ...], frozenset[str]] = {}
-    parts = []
-    for source in ("human", "auto"):
-        columns = store.latest_code_columns(source=source)
-        part = pd.DataFrame(
-            {
-                "reasons": [
-                    sets.setdefault(tuple(value or ()), frozenset(value or ())) for value in columns["reasons"]
-                ],
-                "competitor": columns["competitor"],
-                "source": source,
-            },
-            index=pd.Index(columns["answer_id"], dtype="int64", name="answer_id"),
-        )
-        parts.append(part)
-    human, auto = parts
-    return pd.concat([human, auto[~auto.index.isin(human.index)]])
-
-
-def _empty_respondents() -> pd.DataFrame:
-    return pd.DataFrame(columns=["interview_id", "reasons", "competitor", "q3_leave_reason_special", "branch", "month"])
-
-
-def _filter(rows: pd.DataFrame, filters: Filters) -> pd.DataFrame:
-    started = pd.to_datetime(rows["started_at"], utc=True).dt.date
-    keep = pd.Series(True, index=rows.index)
-    if filters.since:
-        keep &= started >= filters.since
-    if filters.until:
-        keep &= started <= filters.until
-    if filters.branch:
-        keep &= rows["branch"] == filters.branch
-    if filters.agent:
-        keep &= rows["agent"] == filters.agent
-    if filters.version:
-        keep &= rows["questionnaire_version"].astype(str) == str(filters.version)
-    return rows[keep]
-
-
-def _competitor(structured: Any, coded: str | None) -> str:
-    """q1's answer when it names an operator, else what the coder read in the texts."""
-    if isinstance(structured, str) and structured in COMPETITORS:
-        return structured
-    return coded or "unknown"
 
 
 def reason_tally(frame: pd.DataFrame) -> pd.DataFrame:
     """Respondents per reason (multi-label: shares may sum past 100%), plus other, uncoded, refused."""
     n = len(frame)
-    refused = frame["q3_leave_reason_special"].notna() if n else pd.Series(dtype=bool)
+    refused = frame["reason_special"].notna() if n else pd.Series(dtype=bool)
     coded = frame["reasons"].map(lambda value: value is not None) if n else pd.Series(dtype=bool)
     counts = {reason: 0 for reason in REASONS}
     for value in frame["reasons"] if n else []:
@@ -218,11 +87,11 @@ def competitor_shares(frame: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def choice_reasons(frame: pd.DataFrame) -> pd.DataFrame:
-    """Why they chose the competitor: q2 coded with data/competitor_reasons.yaml."""
+def choice_reasons(frame: pd.DataFrame, question_id: str) -> pd.DataFrame:
+    """Why they chose the competitor: the answers of `question_id` coded with data/competitor_reasons.yaml."""
     book = load_codebook(data_file("competitor_reasons.yaml"), fixed_ids=False)
     coder = RuleCoder(book)
-    texts = [value for value in frame.get("q2_competitor_reason", pd.Series(dtype=object)) if isinstance(value, str)]
+    texts = [value for value in frame.get(question_id, pd.Series(dtype=object)) if isinstance(value, str)]
     # Each distinct answer is coded once and counted as often as it was given.
     found = [(set(coder.code(normalize(text)).reasons), count) for text, count in Counter(texts).items()]
     rows = []
@@ -238,11 +107,10 @@ def choice_reasons(frame: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def choice_table(frame: pd.DataFrame, questionnaire: Questionnaire, question_id: str) -> pd.DataFrame:
-    """A single-choice question: respondents per choice, then don't know and refused."""
-    question = questionnaire.question(question_id)
-    values = frame[question_id] if question_id in frame else pd.Series(dtype=object)
-    specials = frame[f"{question_id}_special"] if f"{question_id}_special" in frame else pd.Series(dtype=object)
+def choice_table(frame: pd.DataFrame, question: Question) -> pd.DataFrame:
+    """A single-choice (or yes/no) question: respondents per choice, then don't know and refused."""
+    values = frame[question.id] if question.id in frame else pd.Series(dtype=object)
+    specials = frame[f"{question.id}_special"] if f"{question.id}_special" in frame else pd.Series(dtype=object)
     n = len(frame)
     rows = [
         {
@@ -253,18 +121,17 @@ def choice_table(frame: pd.DataFrame, questionnaire: Questionnaire, question_id:
         }
         for choice in question.choices
     ]
-    for special, label in (("dont_know", "不知道"), ("refused", "拒答")):
-        count = int((specials == special).sum())
-        rows.append({"code": special, "label": label, "respondents": count, "share": _share(count, n)})
+    for special in SpecialAnswer:
+        count = int((specials == special.value).sum())
+        rows.append({"code": special.value, "label": special.label, "respondents": count, "share": _share(count, n)})
     table = pd.DataFrame(rows)
     table.attrs["n"] = n
     return table
 
 
-def factors_table(frame: pd.DataFrame, questionnaire: Questionnaire) -> pd.DataFrame:
-    """q5, one row per factor: how many respondents named it (several per respondent)."""
-    question = questionnaire.question("q5_factors")
-    lists = [value for value in frame.get("q5_factors", pd.Series(dtype=object)) if isinstance(value, list)]
+def multiple_choice_table(frame: pd.DataFrame, question: Question) -> pd.DataFrame:
+    """A multiple-choice question, one row per choice: how many respondents named it (several each)."""
+    lists = [value for value in frame.get(question.id, pd.Series(dtype=object)) if isinstance(value, list)]
     n = len(frame)
     rows = [
         {
@@ -278,6 +145,13 @@ def factors_table(frame: pd.DataFrame, questionnaire: Questionnaire) -> pd.DataF
     table = pd.DataFrame(rows).sort_values("respondents", ascending=False, kind="stable").reset_index(drop=True)
     table.attrs["n"] = n
     return table
+
+
+def tally_of(frame: pd.DataFrame, question: Question) -> pd.DataFrame:
+    """The table of respondents per choice of a question tallied under a name of its own."""
+    if question.type is QuestionType.MULTIPLE_CHOICE:
+        return multiple_choice_table(frame, question)
+    return choice_table(frame, question)
 
 
 @dataclass(frozen=True)
@@ -329,20 +203,13 @@ def outcome_counts(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
     attempts = pd.DataFrame(store.attempt_columns())
     if attempts.empty:
         return pd.DataFrame(columns=["outcome", "label", "aapor_code", "attempts"])
-    attempts = _filter(
+    attempts = filter_rows(
         attempts.assign(started_at=attempts["started_at"], questionnaire_version=None),
         Filters(filters.since, filters.until, filters.branch, filters.agent),
     )
     table = attempts.groupby(["outcome", "aapor_code"], dropna=False).size().reset_index(name="attempts")
-    table.insert(1, "label", [_outcome_label(code) for code in table["outcome"]])
+    table.insert(1, "label", [outcome_label(code) for code in table["outcome"]])
     return table.sort_values("attempts", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def _outcome_label(code: str) -> str:
-    try:
-        return outcome(code).label
-    except KeyError:
-        return code
 
 
 def response_rates(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
@@ -359,21 +226,24 @@ def response_rates(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
 
 
 def tables(
-    store: Store, questionnaire: Questionnaire, filters: Filters = Filters(), cross: Sequence[str] = tuple(CROSS_BY)
+    store: Store, study: Study, filters: Filters = Filters(), cross: Sequence[str] = tuple(CROSS_BY)
 ) -> dict[str, pd.DataFrame]:
-    """Every summary table by name, as the tally command and the exports use them."""
-    frame = respondents(store, filters)
-    result = {
-        "reasons": reason_tally(frame),
-        "competitors": competitor_shares(frame),
-        "choice_reasons": choice_reasons(frame),
-        "retention_call": choice_table(frame, questionnaire, "q4_retention_call"),
-        "factors": factors_table(frame, questionnaire),
-        "package_preference": choice_table(frame, questionnaire, "q6_package_pref"),
-        "call_outcomes": outcome_counts(store, filters),
-        "response_rates": response_rates(store, filters),
-    }
-    for by in cross:
+    """Every summary table of the study by name, as `tally`, the exports and the report show them:
+    those its questionnaire declares (`tally`), then the call outcomes and the response rates,
+    then the cross-tabs of the reasons."""
+    frame = respondents(store, study, filters)
+    result: dict[str, pd.DataFrame] = {}
+    if study.reasons is not None:
+        result["reasons"] = reason_tally(frame)
+    if study.reasons is not None or study.competitors is not None:
+        result["competitors"] = competitor_shares(frame)
+    if study.choice_reasons is not None:
+        result["choice_reasons"] = choice_reasons(frame, study.choice_reasons.id)
+    for question in study.choice_tables:
+        result[str(question.tally)] = tally_of(frame, question)
+    result["call_outcomes"] = outcome_counts(store, filters)
+    result["response_rates"] = response_rates(store, filters)
+    for by in cross if study.reasons is not None else ():
         table = crosstab(frame, by)
         counts = table.counts.copy()
         counts.attrs["chi2"] = {"chi2": table.chi2, "p_value": table.p_value, "dof": table.dof, "note": table.note}
