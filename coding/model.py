@@ -560,10 +560,12 @@ def _best_f1_thresholds(predicted: np.ndarray, targets: np.ndarray, weights: np.
     return best
 
 
-# Each held-out writer on its own may fall this far below the precision asked for, the pooled
-# answers not at all (chosen on the development writers: 0.01 keeps every one of them at 94% or
-# more, 0.02 lets one fall to 92%).
-WRITER_SLACK = 0.01
+# How far below the precision asked for each held-out writer on its own may fall (chosen on the
+# development writers: with the furthest writer excused, none of them fell below 93% at 0).
+WRITER_SLACK = 0.0
+# Of five or more held-out writers, the one furthest from the rest may fall short: otherwise one
+# unusual writer in training sets the cut-off for all, and the more writers, the stricter it gets.
+WRITERS_EXCUSED = 1
 # A held-out writer with fewer answers than this above a cut-off says too little to judge it by.
 _FEW_TO_JUDGE = 15
 
@@ -572,7 +574,7 @@ def _review_threshold(
     confidence: np.ndarray, correct: np.ndarray, precision: float, folds: Sequence[np.ndarray] = ()
 ) -> float:
     """The lowest answer confidence at which out-of-fold codes are exactly right `precision` of
-    the time, over all answers and for every held-out writer on its own."""
+    the time over all answers, and nearly so for every held-out writer on its own."""
     rows = confidence.shape[0]
     if rows < 20:
         return 0.5
@@ -582,7 +584,10 @@ def _review_threshold(
         if correct[above].mean() < precision:
             continue
         judged = [fold[above[fold]] for fold in groups]
-        if all(correct[kept].mean() >= precision - WRITER_SLACK for kept in judged if len(kept) >= _FEW_TO_JUDGE):
+        short = sum(
+            1 for kept in judged if len(kept) >= _FEW_TO_JUDGE and correct[kept].mean() < precision - WRITER_SLACK
+        )
+        if short <= (WRITERS_EXCUSED if len(groups) > 4 else 0):
             return float(cut)
     return 1.0
 
