@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ import scipy.sparse as sp
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from coding.codebook import Codebook
 from coding.rules import ASSERTED, CHOSEN, DENIED, NEGATED, PROVIDER, WEAK, RuleResult
@@ -187,7 +190,8 @@ def fit_linear(matrix: sp.csr_matrix, targets: np.ndarray, weights: np.ndarray, 
         classifier.fit(matrix, labels, sample_weight=weights)
         columns.append(classifier.coef_[0])
         intercepts.append(float(classifier.intercept_[0]))
-    return LinearReasons(np.column_stack(columns), np.array(intercepts))
+    # Single precision: the shipped model is half the size, and the codes are the same.
+    return LinearReasons(np.column_stack(columns).astype(np.float32), np.array(intercepts))
 
 
 @dataclass
@@ -357,7 +361,8 @@ class ReasonModel:
             right = np.where(decided == 1, probabilities, 1.0 - probabilities)
             return np.prod(right, axis=1)
         inputs = self.confidence_inputs(probabilities, decided, data, unseen)
-        return np.asarray(self.confidence_model.predict_proba(inputs)[:, 1])
+        with one_thread():
+            return np.asarray(self.confidence_model.predict_proba(inputs)[:, 1])
 
 
 @dataclass
@@ -452,7 +457,8 @@ def fit(
             correct = (decided == targets).all(axis=1)
             inputs = model.confidence_inputs(united, decided, features, out_unseen)
             if 0 < correct.sum() < len(correct):
-                model.confidence_model = _confidence_estimator().fit(inputs, correct, sample_weight=weights)
+                with one_thread():
+                    model.confidence_model = _confidence_estimator().fit(inputs, correct, sample_weight=weights)
                 # The cut-off is chosen on confidences of writers the confidence model never saw
                 # either, so that it holds for a writer it never saw.
                 confidence = _cross_fitted_confidence(inputs, correct, weights, folds)
@@ -482,6 +488,12 @@ def fit(
     return model
 
 
+def one_thread() -> threadpool_limits:
+    """The boosted trees on one thread: their few thousand rows gain nothing from OpenMP, and its
+    threads spin for whole seconds when another process (a coding worker) has the other core."""
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
 def _confidence_estimator() -> HistGradientBoostingClassifier:
     """The second model: how likely an answer's whole set of reasons is right. Boosted trees, for
     the cues interact (a reason overruled by the model matters more in a short answer)."""
@@ -498,8 +510,9 @@ def _cross_fitted_confidence(
         if len(rest) == 0 or correct[rest].min() == correct[rest].max():
             result[held_out] = float(correct[rest].mean()) if len(rest) else 0.5
             continue
-        fitted = _confidence_estimator().fit(inputs[rest], correct[rest], sample_weight=weights[rest])
-        result[held_out] = fitted.predict_proba(inputs[held_out])[:, 1]
+        with one_thread():
+            fitted = _confidence_estimator().fit(inputs[rest], correct[rest], sample_weight=weights[rest])
+            result[held_out] = fitted.predict_proba(inputs[held_out])[:, 1]
     return result
 
 
@@ -593,10 +606,30 @@ def _review_threshold(
 
 
 def save(model: ReasonModel, path: Path) -> None:
-    """The model as a joblib file, with its description beside it as JSON (read without unpickling)."""
+    """The model as a joblib file, with its description beside it as JSON (read without unpickling).
+
+    Both are written to temporary files first and moved into place, the description last: a
+    failed save leaves the previous model, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, path, compress=3)
-    path.with_suffix(".json").write_text(json.dumps(model.info, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    description = path.with_suffix(".json")
+    parts = []
+    try:
+        for target, write in (
+            (path, lambda handle: joblib.dump(model, handle, compress=3)),
+            (
+                description,
+                lambda handle: handle.write(json.dumps(model.info, ensure_ascii=False, indent=2).encode() + b"\n"),
+            ),
+        ):
+            descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{target.name}.", suffix=".part")
+            parts.append((Path(name), target))
+            with os.fdopen(descriptor, "wb") as handle:
+                write(handle)
+        for temporary, target in parts:
+            os.replace(temporary, target)
+    finally:
+        for temporary, _ in parts:
+            temporary.unlink(missing_ok=True)
 
 
 def read_info(path: Path) -> dict[str, Any] | None:

@@ -209,23 +209,27 @@ def test_confidence_ranks_right_codes_above_wrong_ones(coder: Coder) -> None:
     assert coded["confidence"][right].mean() > coded["confidence"][~right].mean() + 0.1
 
 
-def test_the_shipped_model_meets_the_quality_targets_on_the_held_out_test_part(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from coding.agreement import evaluate
+@pytest.mark.parametrize(
+    ("corpus", "micro", "macro", "competitor"),
+    [("corpus", 0.92, 0.92, 0.95), ("corpus2", 0.86, 0.86, 0.88)],
+)
+def test_the_shipped_model_holds_its_figures_on_the_held_out_test_parts(  # type: ignore[no-untyped-def]
+    tmp_path, monkeypatch, corpus: str, micro: float, macro: float, competitor: float
+) -> None:
+    """The test parts were never trained or tuned on; the figures are those of the README, a little
+    below them so that a retrained model passes, far above what a broken one reaches."""
     from coding.coder import default_coder, shipped_model_path
+    from coding.evaluation import score
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("CHURN_SURVEY_MODEL", raising=False)
-    test = load_corpus(split="test")
-    coder = default_coder(model_path=shipped_model_path())
-    coded = coder.code(test["text"].tolist())
-    result = evaluate(
-        list(test["reasons"]),
-        [frozenset(r for r in value.split(";") if r) for value in coded["reasons"]],
-        coded["confidence"].tolist(),
-        gold_competitor=test["competitor"].tolist(),
-        predicted_competitor=coded["competitor"].tolist(),
-    )
-    assert result.micro_f1 >= 0.90
-    assert result.macro_f1 >= 0.85
-    assert result.coverage_at_precision[0.95] >= 0.70
-    assert result.competitor_accuracy is not None and result.competitor_accuracy >= 0.97
+    notices: list[str] = []
+    coder = default_coder(notify=notices.append, model_path=shipped_model_path())
+    assert notices == [], "the shipped model must match the shipped codebook and libraries"
+    result = score(coder, load_corpus(split="test", corpora=(corpus,)))
+    assert result.micro_f1 >= micro
+    assert result.macro_f1 >= macro
+    assert result.competitor_accuracy is not None and result.competitor_accuracy >= competitor
+    # what is coded automatically is right far more often than the target of 90%
+    assert result.automatic_share is not None and result.automatic_share >= 0.1
+    assert result.automatic_exact is not None and result.automatic_exact >= 0.95

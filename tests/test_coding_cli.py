@@ -226,3 +226,93 @@ async def test_review_screen_stores_a_human_code(sqlite_url: str, tmp_path: Path
         assert human.competitor == "china_mobile"
         assert store.review_queue() == []
         assert human.coded_at <= datetime.now(UTC)
+
+
+@pytest.fixture
+def small_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`train` on a sample of the corpora, so that a test trains in seconds."""
+    import coding.coder
+    from coding.corpus import load_corpus
+
+    sample = load_corpus(split="train").sample(600, random_state=11).reset_index(drop=True)
+    monkeypatch.setattr(coding.coder, "load_corpus", lambda split=None: sample)
+
+
+TEAM_CODES = [
+    ("楼下分光箱被老鼠咬了，三天两头没信号", "slow_speed"),
+    ("分光箱又被老鼠咬坏了", "slow_speed"),
+    ("老鼠把楼道的线咬断了两回", "slow_speed"),
+    ("账单里每个月有笔云盘钱，没办过", "bundling"),
+    ("云盘的钱每个月都扣，从来没开过", "bundling"),
+    ("又多出一笔云盘费", "bundling"),
+]
+
+
+def test_train_add_learns_the_teams_codes_from_csv_and_xlsx(small_corpus: None, tmp_path: Path) -> None:
+    import openpyxl
+
+    csv_file = tmp_path / "corrected.csv"
+    csv_file.write_text(
+        "id,text,reasons,competitor\n" + "".join(f"{n},{t},{r},unknown\n" for n, (t, r) in enumerate(TEAM_CODES[:3])),
+        "utf-8-sig",
+    )
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["text", "reasons"])
+    for text, reasons in TEAM_CODES[3:]:
+        sheet.append([text, reasons])
+    xlsx_file = tmp_path / "corrected.xlsx"
+    book.save(xlsx_file)
+    target = tmp_path / "team.joblib"
+    result = run("train", "--add", str(csv_file), "--add", str(xlsx_file), "--no-store", "--output", str(target))
+    assert result.exit_code == 0, result.output
+    assert "3 from" in result.output and "corrected.xlsx" in result.output
+    info = json.loads(target.with_suffix(".json").read_text("utf-8"))
+    assert info["sources"]["human_codes"] == 6
+    answers = tmp_path / "answers.csv"
+    answers.write_text("text\n" + "".join(f"{text}\n" for text, _ in TEAM_CODES), "utf-8")
+    coded_file = tmp_path / "coded.csv"
+    coded = run("code", str(answers), "--text-column", "text", "--output", str(coded_file), "--model", str(target))
+    assert coded.exit_code == 0, coded.output
+    back = coded_file.read_text("utf-8-sig").splitlines()[1:]
+    assert sum(f",{reasons}," in line for line, (_, reasons) in zip(back, TEAM_CODES, strict=True)) >= 5
+
+
+def test_train_add_refuses_a_bad_file_naming_the_row_and_writes_nothing(small_corpus: None, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,reasons\n太贵了,price\n网速慢,slowspeed\n", "utf-8")
+    target = tmp_path / "never.joblib"
+    result = CliRunner().invoke(cli, ["train", "--add", str(bad), "--no-store", "--output", str(target)])
+    assert result.exit_code == 1
+    assert "bad.csv: row 3: unknown reason ids ['slowspeed']" in result.output
+    assert "Traceback" not in result.output
+    assert not target.exists() and not target.with_suffix(".json").exists()
+    missing = CliRunner().invoke(
+        cli, ["train", "--add", str(tmp_path / "nowhere.csv"), "--no-store", "-o", str(target)]
+    )
+    assert missing.exit_code == 1 and "no such file" in missing.output
+    assert not target.exists()
+
+
+def test_evaluate_leave_one_writer_out_scores_every_writer_with_a_coder_that_never_saw_it(tmp_path: Path) -> None:
+    from coding.corpus import join_reasons, load_corpus
+
+    sample = load_corpus().groupby("part").sample(40, random_state=3)
+    sample = sample[sample["part"].isin(["part_a", "part_e", "part_j"])]
+    gold = tmp_path / "gold.csv"
+    sample.assign(reasons=sample["reasons"].map(join_reasons))[["text", "reasons", "competitor", "part"]].to_csv(
+        gold, index=False
+    )
+    result = run(
+        "evaluate", str(gold), "--protocol", "leave-one-writer-out", "--competitor-column", "competitor", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output[result.output.index("{") :])
+    assert [fold["held out"] for fold in figures["folds"]] == ["part_a", "part_e", "part_j"]
+    assert all(fold["answers"] == 40 and fold["trained on"] == 80 for fold in figures["folds"])
+    assert 0.0 < figures["pooled"]["micro_f1"] <= 1.0
+    no_part = tmp_path / "no_part.csv"
+    no_part.write_text("text,reasons\n太贵了,price\n", "utf-8")
+    refused = CliRunner().invoke(cli, ["evaluate", str(no_part), "--protocol", "leave-one-writer-out"])
+    assert refused.exit_code == 1 and "no column 'part'" in refused.output

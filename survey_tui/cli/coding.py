@@ -101,38 +101,84 @@ def code(
 
 @click.command()
 @click.option(
+    "--add",
+    "added",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A CSV or XLSX of hand-coded answers (columns text, reasons, optional competitor); repeat for several.",
+)
+@click.option(
+    "--added-weight",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="How much one added or stored human code weighs against one corpus answer [4].",
+)
+@click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False),
     help="Where to save the model [the user's cache, used by `code` from then on].",
 )
-@click.option("--no-store", is_flag=True, help="Train on the shipped corpus only, not on human codes in the store.")
+@click.option("--no-store", is_flag=True, help="Leave out the human codes of the store (--db).")
 @click.pass_context
 @user_errors
-def train(ctx: click.Context, output: str | None, no_store: bool) -> None:
-    """Train the reason model on the corpus's training part plus every human-reviewed code in the store."""
+def train(
+    ctx: click.Context, added: tuple[str, ...], added_weight: float | None, output: str | None, no_store: bool
+) -> None:
+    """Train the reason model on the corpora's train parts, the hand-coded files of --add and every
+    human code in the store; the output of `code`, corrected in Excel, can be added as it is.
+
+    Added and stored codes weigh more than corpus answers, so that a few hundred of them move the
+    model toward the answers they come from. A file with an unknown id is refused, naming its row,
+    and nothing is trained or written.
+    """
+    import time
+
+    import pandas as pd
+
     from coding import model as reason_model
     from coding.codebook import load_codebook
-    from coding.coder import train_model, user_model_path
+    from coding.coder import ADDED_WEIGHT, train_model, user_model_path
+    from coding.corpus import read_coded_answers
 
-    extra = None
+    path = Path(output) if output else user_model_path()
+    if path.is_dir():
+        raise Failure(f"{path}: is a folder; give the model file's name")
+    files = [read_coded_answers(file) for file in added]
+    stored = None
     if not no_store:
         from survey_tui.research.coding import human_training_rows
 
-        extra = human_training_rows(open_store(ctx))
-    trained = train_model(load_codebook(), extra)
-    path = Path(output) if output else user_model_path()
+        stored = human_training_rows(open_store(ctx))
+    parts = [*files, *([stored] if stored is not None and len(stored) else [])]
+    extra = pd.concat(parts, ignore_index=True) if parts else None
+    started = time.perf_counter()
+    trained = train_model(
+        load_codebook(),
+        extra,
+        added_weight=added_weight or ADDED_WEIGHT,
+        progress=lambda message: click.echo(f"  {message}", err=True),
+    )
+    seconds = time.perf_counter() - started
     reason_model.save(trained, path)
     sources = trained.info["sources"]
+    from_files = ", ".join(f"{len(frame)} from {file}" for frame, file in zip(files, added, strict=True))
     click.echo(
-        f"trained {trained.version} on {sources['corpus_train']} corpus answers and "
-        f"{sources['human_codes']} human codes; review below confidence {trained.review_threshold:.3f}"
+        f"trained {trained.version} in {seconds:.1f} s on {sources['corpus_train']:,} corpus answers"
+        + (f", {from_files}" if from_files else "")
+        + (f", {len(stored)} human codes of the store" if stored is not None else "")
+        + f"; review below confidence {trained.review_threshold:.3f}"
     )
     click.echo(f"saved {path}")
 
 
 @click.command()
-@click.argument("gold", type=click.Path(dir_okay=False))
+@click.argument("gold", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--protocol",
+    type=click.Choice(["leave-one-writer-out", "short-to-long", "long-to-short"]),
+    help="Train without each held-out part of GOLD [the shipped corpora] and score that part.",
+)
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--reasons-column", default="reasons", show_default=True, help="`;`-joined reason ids.")
 @click.option("--competitor-column", default=None, help="Gold competitor ids, if the file has them.")
@@ -142,7 +188,8 @@ def train(ctx: click.Context, output: str | None, no_store: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @user_errors
 def evaluate(
-    gold: str,
+    gold: str | None,
+    protocol: str | None,
     text_column: str,
     reasons_column: str,
     competitor_column: str | None,
@@ -152,33 +199,23 @@ def evaluate(
     as_json: bool,
 ) -> None:
     """Precision, recall and F1 per reason, micro and macro F1, exact match, competitor accuracy,
-    and how many answers can be coded automatically at 90%, 95% and 99% precision."""
-    import pandas as pd
+    the share of answers coded automatically and how many of those are exactly right.
 
-    from coding.agreement import evaluate as score
-    from coding.corpus import parse_reasons
-    from coding.tables import read_chunks
+    With --protocol, a coder is trained for each held-out part without it and scored on it:
+    leave-one-writer-out (GOLD needs a `part` column naming each answer's writer or source),
+    short-to-long (trained on answers of at most 80 characters, scored on the longer) or
+    long-to-short. Nothing is tuned on the part scored. Without GOLD, the shipped corpora.
+    """
+    if protocol is not None:
+        _evaluate_protocol(gold, protocol, text_column, reasons_column, competitor_column, split_name, as_json)
+        return
+    if gold is None:
+        raise click.UsageError("give a GOLD file, or --protocol to evaluate on the shipped corpora")
+    from coding.evaluation import score
 
-    columns = [text_column, reasons_column] + ([competitor_column] if competitor_column else [])
-    if split_name:
-        columns.append("split")
-    frame = pd.concat(list(read_chunks(gold, columns)), ignore_index=True)
-    if split_name:
-        frame = frame[frame["split"] == split_name]
-    try:
-        gold_reasons = [parse_reasons(value) for value in frame[reasons_column]]
-    except ValueError as error:
-        raise Failure(f"{gold}: {error}") from error
+    frame = _gold_frame(gold, text_column, reasons_column, competitor_column, split_name, [])
     coder = _coder(model, rules_only)
-    coded = coder.code(frame[text_column].tolist())
-    predicted = [frozenset(r for r in value.split(";") if r) for value in coded["reasons"]]
-    result = score(
-        gold_reasons,
-        predicted,
-        coded["confidence"].tolist(),
-        gold_competitor=frame[competitor_column].tolist() if competitor_column else None,
-        predicted_competitor=coded["competitor"].tolist() if competitor_column else None,
-    )
+    result = score(coder, frame)
     if as_json:
         click.echo(json.dumps({"model": coder.version, **result.as_dict()}, ensure_ascii=False, indent=2))
         return
@@ -188,8 +225,81 @@ def evaluate(
     click.echo(f"micro-F1 {result.micro_f1:.3f}  macro-F1 {result.macro_f1:.3f}  exact match {result.exact_match:.3f}")
     if result.competitor_accuracy is not None:
         click.echo(f"competitor accuracy {result.competitor_accuracy:.3f}")
+    if result.automatic_share is not None:
+        right = f"{result.automatic_exact:.1%}" if result.automatic_exact is not None else "-"
+        click.echo(f"coded automatically (needs_review false): {result.automatic_share:.1%}, exactly right {right}")
     for level, share in result.coverage_at_precision.items():
         click.echo(f"coded automatically at {level:.0%} precision: {share:.1%} of answers")
+
+
+def _gold_frame(
+    gold: str,
+    text_column: str,
+    reasons_column: str,
+    competitor_column: str | None,
+    split_name: str | None,
+    more: list[str],
+) -> Any:
+    """A gold file as the evaluation reads it: text, reasons (sets), competitor when given."""
+    import pandas as pd
+
+    from coding.corpus import parse_reasons
+    from coding.tables import read_chunks
+
+    columns = [text_column, reasons_column] + ([competitor_column] if competitor_column else []) + more
+    if split_name:
+        columns.append("split")
+    frame = pd.concat(list(read_chunks(gold, columns)), ignore_index=True)
+    if split_name:
+        frame = frame[frame["split"] == split_name].reset_index(drop=True)
+    if frame.empty:
+        raise Failure(f"{gold}: no answers" + (f" in the split {split_name!r}" if split_name else ""))
+    reasons = []
+    for row, value in enumerate(frame[reasons_column], start=2):
+        try:
+            reasons.append(parse_reasons(value))
+        except ValueError as error:
+            raise Failure(f"{gold}: row {row}: {error}") from error
+    renamed = {text_column: "text", **({competitor_column: "competitor"} if competitor_column else {})}
+    return frame.rename(columns=renamed).assign(reasons=reasons)
+
+
+def _evaluate_protocol(
+    gold: str | None,
+    protocol: str,
+    text_column: str,
+    reasons_column: str,
+    competitor_column: str | None,
+    split_name: str | None,
+    as_json: bool,
+) -> None:
+    from coding.codebook import load_codebook
+    from coding.corpus import load_corpus
+    from coding.evaluation import fold_table, pooled, run_protocol
+
+    more = ["part"] if protocol == "leave-one-writer-out" else []
+    if gold is None:
+        corpus = load_corpus(split=split_name)
+    else:
+        corpus = _gold_frame(gold, text_column, reasons_column, competitor_column, split_name, more)
+        if "competitor" not in corpus.columns:
+            corpus["competitor"] = "unknown"
+    folds = run_protocol(corpus, load_codebook(), protocol, progress=lambda line: click.echo(f"  {line}", err=True))
+    if not folds:
+        raise Failure("nothing to evaluate: every fold of the protocol was empty")
+    table = fold_table(folds)
+    overall = pooled(folds)
+    if as_json:
+        payload = {"protocol": protocol, "folds": table.to_dict("records"), "pooled": overall}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=float))
+        return
+    click.echo(f"{protocol}: {int(overall['items']):,} answers, each scored by a coder trained without its part")
+    click.echo(table.to_string(index=False, float_format=lambda value: f"{value:.3f}", na_rep="-"))
+    click.echo(
+        f"pooled: micro-F1 {overall['micro_f1']:.3f}  macro-F1 {overall['macro_f1']:.3f}  "
+        f"exact match {overall['exact_match']:.3f}  competitor accuracy {overall['competitor_accuracy']:.3f}  "
+        f"coded automatically {overall['automatic_share']:.1%}"
+    )
 
 
 @click.command("agreement")

@@ -161,7 +161,8 @@ def human_training_rows(store: Store) -> pd.DataFrame:
         for coded in latest.values()
         if isinstance(coded.text, str) and coded.text.strip()
     ]
-    return pd.DataFrame(rows, columns=["text", "reasons", "competitor"])
+    # One source of their own: out of fold, the model is judged on them as on an unseen writer.
+    return pd.DataFrame(rows, columns=["text", "reasons", "competitor"]).assign(source="store")
 
 
 def store_agreement(store: Store, coder_a: str, coder_b: str) -> AgreementReport:
