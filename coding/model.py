@@ -27,7 +27,7 @@ from coding.codebook import Codebook
 from coding.rules import ASSERTED, CHOSEN, DENIED, NEGATED, PROVIDER, WEAK, RuleResult
 from coding.segment import segment
 
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
 # Libraries whose versions must match for a saved model to be loaded as it is.
 PINNED_LIBRARIES = ("scikit-learn", "numpy", "scipy", "jieba", "joblib")
 

@@ -316,3 +316,46 @@ def test_evaluate_leave_one_writer_out_scores_every_writer_with_a_coder_that_nev
     no_part.write_text("text,reasons\n太贵了,price\n", "utf-8")
     refused = CliRunner().invoke(cli, ["evaluate", str(no_part), "--protocol", "leave-one-writer-out"])
     assert refused.exit_code == 1 and "no column 'part'" in refused.output
+
+
+async def test_review_retrains_after_a_batch_and_says_how_the_estimate_moved(
+    sqlite_url: str, tmp_path: Path, small_corpus: None, small_model
+) -> None:  # type: ignore[no-untyped-def]
+    from coding.coder import Coder
+    from survey_tui.app import make_app
+    from survey_tui.research.coding import ReviewSession
+    from survey_tui.screens import ReviewScreen
+    from tests.test_tui import until
+
+    with Store.open(sqlite_url) as store:
+        store.import_cases(rows(1))
+        texts = ["网速有点慢，但主要是太贵", "嗯那个也说不上来", "搬家了", "光猫老亮红灯"]
+        for text in texts:
+            store.save_code(interview(store, None, text), ["price"], source="auto", confidence=0.3, needs_review=True)
+        questionnaire = load_questionnaire(ROOT / "questionnaires" / "disconnect_phone.yaml")
+        staff = load_questionnaire(ROOT / "questionnaires" / "staff_interview.yaml")
+        app = make_app(
+            store,
+            agent="r9",
+            questionnaire=questionnaire,
+            staff_questionnaire=staff,
+            spool_dir=tmp_path,
+            review=True,
+            role="researcher",
+        )
+        model_path = tmp_path / "team.joblib"
+        session = ReviewSession(store, Coder(load_codebook(), small_model), batch=2, model_path=model_path)
+        async with app.run_test(size=(100, 36)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
+            app.pop_screen()
+            screen = ReviewScreen("r9", session)
+            await app.push_screen(screen)
+            await until(pilot, lambda: len(screen.queue) == 4)
+            assert sorted(str(item.text) for item in screen.queue) == sorted(texts)
+            await pilot.press("enter")
+            await pilot.press("enter")
+            await until(pilot, lambda: screen.learned is not None, timeout=120)
+            assert screen.learned is not None and screen.learned.human_codes == 2
+            assert "估计正确率" in str(screen.query_one("#learning").render())
+        assert model_path.exists()
+        assert len([c for c in store.latest_codes(source="human").values()]) == 2

@@ -1,4 +1,5 @@
-"""Reviewing uncertain automatic codes: the answer with its cues highlighted, corrected by key."""
+"""Reviewing uncertain automatic codes, most instructive first: the answer with its cues highlighted,
+corrected by key; after each batch the model learns from the codes and says what that changed."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from coding.ids import COMPETITORS
 from coding.normalize import normalize
 from coding.rules import NEGATED, WEAK, RuleCoder
 from survey_tui.calling import StoreError
-from survey_tui.research.coding import CodedAnswer, confirm_code, review_queue
+from survey_tui.research.coding import CodedAnswer, Learned, ReviewSession, confirm_code, open_review
 from survey_tui.widgets import StatusLine
 from survey_tui.widgets.choice_list import digit_for, position_for
 
@@ -37,7 +38,7 @@ STYLES = {1.0: "bold green underline", WEAK: "yellow underline", NEGATED: "red s
 
 
 class ReviewScreen(Screen[None]):
-    """Least confident first; digits toggle reasons, letters set the competitor, enter saves."""
+    """Most instructive first; digits toggle reasons, letters set the competitor, enter saves."""
 
     CSS_PATH = "review_screen.tcss"
     AUTO_FOCUS = ""
@@ -47,9 +48,12 @@ class ReviewScreen(Screen[None]):
         Binding("escape", "leave", "结束"),
     ]
 
-    def __init__(self, coder_id: str) -> None:
+    def __init__(self, coder_id: str, session: ReviewSession | None = None) -> None:
         super().__init__()
         self.coder_id = coder_id
+        self.session = session
+        self.learning = False
+        self.learned: Learned | None = None
         self.codebook = load_codebook()
         self.rules = RuleCoder(self.codebook)
         self.queue: list[CodedAnswer] = []
@@ -68,11 +72,15 @@ class ReviewScreen(Screen[None]):
         yield Static("", id="suggestion")
         yield Static("", id="reasons")
         yield Static("", id="competitor")
+        yield Static("", id="learning")
         yield StatusLine()
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.queue = review_queue(self.survey.store)
+    async def on_mount(self) -> None:
+        self.query_one("#progress", Static).update("复核：正在载入模型并按教学价值排序…")
+        if self.session is None:
+            self.session = await self.survey.in_thread(open_review, self.survey.store)
+        self.queue = await self.survey.in_thread(self.session.queue)
         self.show()
 
     @property
@@ -152,6 +160,30 @@ class ReviewScreen(Screen[None]):
         self.saved += 1
         self.position += 1
         self.show()
+        if self.session is not None and self.saved % self.session.batch == 0 and not self.learning:
+            self.run_worker(self._learn(), exclusive=True, group="learning")
+
+    async def _learn(self) -> None:
+        """Retrain off the event loop while the reviewer goes on; then the rest of the queue is
+        put in the order the new model finds most instructive."""
+        assert self.session is not None
+        self.learning = True
+        note = self.query_one("#learning", Static)
+        note.update(f"正在用 {self.saved} 条新编码重新训练模型，可继续复核…")
+        try:
+            learned = await self.survey.in_thread(self.session.learn)
+        except (OSError, ValueError) as error:
+            note.update(f"重新训练失败：{error}")
+            return
+        finally:
+            self.learning = False
+        self.learned = learned
+        note.update(learned.describe())
+        remaining = self.queue[self.position :]
+        reordered = await self.survey.in_thread(self.session.reorder, remaining)
+        if self.queue[self.position :] == remaining:  # nothing confirmed meanwhile
+            self.queue[self.position :] = reordered
+            self.show()
 
     def action_skip(self) -> None:
         if self.current is not None:
