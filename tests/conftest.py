@@ -25,9 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def agent_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test starts as a plain agent, whatever the settings of the machine running it."""
+    """Every test starts as a plain agent, whatever the settings and models of the machine running it."""
     monkeypatch.delenv("CHURN_SURVEY_ROLE", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-config"))
+    # Nor a model trained on this machine before: the shipped one, or one a test trains itself.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "no-cache"))
     monkeypatch.delenv("CHURN_SURVEY_SETTINGS", raising=False)
 
 

@@ -190,8 +190,22 @@ def test_themes_of_staff_interviews(tmp_path: Path) -> None:
     assert any(row["term"] == "招投标" for row in payload["terms"]["q_churn_reasons"])
 
 
-async def test_review_screen_stores_a_human_code(sqlite_url: str, tmp_path: Path) -> None:
+def review_app(store: Store, spool: Path):  # type: ignore[no-untyped-def]
+    """The app as `churn-survey review --coder r9` opens it."""
     from survey_tui.app import make_app
+
+    return make_app(
+        store,
+        agent="r9",
+        questionnaire=load_questionnaire(ROOT / "questionnaires" / "disconnect_phone.yaml"),
+        staff_questionnaire=load_questionnaire(ROOT / "questionnaires" / "staff_interview.yaml"),
+        spool_dir=spool,
+        review=True,
+        role="researcher",
+    )
+
+
+async def test_review_screen_stores_a_human_code(sqlite_url: str, tmp_path: Path) -> None:
     from survey_tui.screens import ReviewScreen
     from tests.test_tui import until
 
@@ -201,17 +215,7 @@ async def test_review_screen_stores_a_human_code(sqlite_url: str, tmp_path: Path
         store.save_code(answer, ["price"], source="auto", confidence=0.4, needs_review=True)
         sure = interview(store, None, "搬家了")
         store.save_code(sure, ["relocation"], source="auto", confidence=0.99, needs_review=False)
-        questionnaire = load_questionnaire(ROOT / "questionnaires" / "disconnect_phone.yaml")
-        staff = load_questionnaire(ROOT / "questionnaires" / "staff_interview.yaml")
-        app = make_app(
-            store,
-            agent="r9",
-            questionnaire=questionnaire,
-            staff_questionnaire=staff,
-            spool_dir=tmp_path,
-            review=True,
-            role="researcher",
-        )
+        app = review_app(store, tmp_path)
         async with app.run_test(size=(100, 32)) as pilot:
             await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
             screen = app.screen
@@ -322,7 +326,6 @@ async def test_review_retrains_after_a_batch_and_says_how_the_estimate_moved(
     sqlite_url: str, tmp_path: Path, small_corpus: None, small_model
 ) -> None:  # type: ignore[no-untyped-def]
     from coding.coder import Coder
-    from survey_tui.app import make_app
     from survey_tui.research.coding import ReviewSession
     from survey_tui.screens import ReviewScreen
     from tests.test_tui import until
@@ -332,17 +335,7 @@ async def test_review_retrains_after_a_batch_and_says_how_the_estimate_moved(
         texts = ["网速有点慢，但主要是太贵", "嗯那个也说不上来", "搬家了", "光猫老亮红灯"]
         for text in texts:
             store.save_code(interview(store, None, text), ["price"], source="auto", confidence=0.3, needs_review=True)
-        questionnaire = load_questionnaire(ROOT / "questionnaires" / "disconnect_phone.yaml")
-        staff = load_questionnaire(ROOT / "questionnaires" / "staff_interview.yaml")
-        app = make_app(
-            store,
-            agent="r9",
-            questionnaire=questionnaire,
-            staff_questionnaire=staff,
-            spool_dir=tmp_path,
-            review=True,
-            role="researcher",
-        )
+        app = review_app(store, tmp_path)
         model_path = tmp_path / "team.joblib"
         session = ReviewSession(store, Coder(load_codebook(), small_model), batch=2, model_path=model_path)
         async with app.run_test(size=(100, 36)) as pilot:
