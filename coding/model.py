@@ -66,18 +66,28 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def clause_spans(text: str) -> list[tuple[int, int]]:
+    """Where the clauses of an answer are (a clause of one character joins the one before it)."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for cut in [*_CLAUSE_END.finditer(text), None]:
+        end = cut.start() if cut is not None else len(text)
+        piece = text[start:end].strip(" ,，、:：")
+        if piece:
+            left = start + text[start:end].index(piece)
+            right = left + len(piece)
+            if spans and len(piece) < _MIN_UNIT:
+                spans[-1] = (spans[-1][0], right)
+            else:
+                spans.append((left, right))
+        if cut is not None:
+            start = cut.end()
+    return spans
+
+
 def clause_units(text: str) -> list[str]:
-    """The clauses of an answer (a clause of one character joins the one before it)."""
-    units: list[str] = []
-    for piece in _CLAUSE_END.split(text):
-        piece = piece.strip(" ,，、:：")
-        if not piece:
-            continue
-        if units and len(piece) < _MIN_UNIT:
-            units[-1] = f"{units[-1]}，{piece}"
-        else:
-            units.append(piece)
-    return units
+    """The clauses of an answer, as text."""
+    return [text[start:end] for start, end in clause_spans(text)]
 
 
 def feature_text(text: str, rules: RuleResult) -> str:
@@ -128,20 +138,22 @@ class Featurised:
     unit_owner: np.ndarray
 
 
-def featurise(texts: Sequence[str], rules: Sequence[RuleResult], code_rules: Callable[[str], RuleResult]) -> Featurised:
-    """Rule results, operator roles and words for every answer and every clause of those with several."""
+def featurise(texts: Sequence[str], rules: Sequence[RuleResult]) -> Featurised:
+    """Rule results, operator roles and words for every answer and every clause of those with
+    several. A clause's rule signals are those of the answer's mentions inside it, read with the
+    whole answer around them (a contrast in the next clause, a complaint platform's header)."""
     masked = [feature_text(text, result) for text, result in zip(texts, rules, strict=True)]
     unit_texts: list[str] = []
     unit_rules: list[RuleResult] = []
     owners: list[int] = []
-    for index, text in enumerate(texts):
-        units = clause_units(text)
-        if len(units) < 2:
+    for index, (text, result) in enumerate(zip(texts, rules, strict=True)):
+        spans = clause_spans(text)
+        if len(spans) < 2:
             continue
-        for unit in units:
-            result = code_rules(unit)
-            unit_texts.append(feature_text(unit, result))
-            unit_rules.append(result)
+        for start, end in spans:
+            inside = result.within(start, end)
+            unit_texts.append(feature_text(text[start:end], inside))
+            unit_rules.append(inside)
             owners.append(index)
     return Featurised(
         masked,
@@ -410,7 +422,7 @@ def fit(
     say = progress or (lambda message: None)
     reason_ids = codebook.reason_ids
     say(f"reading {len(data.texts):,} answers")
-    features = featurise(data.texts, [code_rules(text) for text in data.texts], code_rules)
+    features = featurise(data.texts, [code_rules(text) for text in data.texts])
     word_vectorizer = TfidfVectorizer(analyzer=_tokens, sublinear_tf=True, min_df=1, lowercase=False)
     char_vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, sublinear_tf=True, min_df=2)
     word_vectorizer.fit(features.tokens + features.unit_tokens)

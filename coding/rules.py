@@ -49,6 +49,29 @@ class RuleResult:
     # Every operator named, with its role (CHOSEN, PROVIDER, NAMED, DENIED).
     operators: tuple[tuple[int, int, str], ...] = ()
 
+    def within(self, start: int, end: int) -> RuleResult:
+        """The result for text[start:end] alone: the mentions and operators inside it, at their
+        places there, read as they were in the whole text."""
+        mentions = tuple(
+            Mention(m.reason, m.start - start, m.end - start, m.strength, m.cue)
+            for m in self.mentions
+            if start <= m.start and m.end <= end
+        )
+        signals = dict.fromkeys(self.signals, 0.0)
+        for mention in mentions:
+            signals[mention.reason] = _combine(signals[mention.reason], mention.strength)
+        operators = tuple((s - start, e - start, role) for s, e, role in self.operators if start <= s and e <= end)
+        named = any(role in (CHOSEN, NAMED) for _, _, role in operators)
+        return RuleResult(
+            signals,
+            mentions,
+            self.competitor if named else "unknown",
+            (),
+            self.competitor_denied and any(role == DENIED for _, _, role in operators),
+            self.stopped_using,
+            operators,
+        )
+
     @property
     def switched(self) -> bool:
         """The answer says the customer went to, or now uses, another operator's broadband."""

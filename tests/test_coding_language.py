@@ -88,7 +88,7 @@ def test_long_answers_are_cut_into_clauses() -> None:
     assert clause_units("搬家了") == ["搬家了"]
     assert clause_units("嫌贵/现用移动 送的") == ["嫌贵", "现用移动", "送的"]
     # a one-character fragment joins the clause before it
-    assert clause_units("太贵了。嗯。后来换了联通") == ["太贵了，嗯", "后来换了联通"]
+    assert clause_units("太贵了。嗯。后来换了联通") == ["太贵了。嗯", "后来换了联通"]
 
 
 def test_negation_stays_in_its_clause_and_reasons_of_every_clause_are_united(coder: Coder) -> None:
