@@ -1,4 +1,4 @@
-"""The four benchmarks run to the end on tiny inputs (their figures are for bench/README.md, not here)."""
+"""The benchmarks run to the end on tiny inputs (their figures are for bench/README.md, not here)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ TINY = {
     "app_latency.py": ["--questions", "12", "--starts", "1", "--cases", "10", "--no-pg"],
     "many_agents.py": ["--agents", "2", "--cases", "12", "--baseline-cases", "3", "--no-pg"],
     "summaries_scale.py": ["--interviews", "300", "--formats", "csv,json"],
+    "adaptation.py": ["--writers", "part_e", "--steps", "0,20", "--evaluate", "30", "--others", "400", "--timed", "0"],
 }
 
 
@@ -36,3 +37,4 @@ def test_every_benchmark_runs_on_tiny_inputs() -> None:
     assert "all 12 answers in the store" in outputs["app_latency.py"]
     assert "every case claimed once, every answer there" in outputs["many_agents.py"]
     assert "export --format json" in outputs["summaries_scale.py"]
+    assert "pooled over writers" in outputs["adaptation.py"]
