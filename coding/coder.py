@@ -314,7 +314,7 @@ def model_problem(path: Path, codebook: Codebook) -> str | None:
 # Weight of a human code added to the corpora (a file given to `train --add`, or a code stored by
 # the team): enough that a few hundred of them move the model toward the answers they come from.
 # Chosen on the learning curve of the first corpus's writers (bench/adaptation.py).
-ADDED_WEIGHT = 4.0
+ADDED_WEIGHT = 10.0
 
 
 def training_data(

@@ -111,7 +111,7 @@ def code(
     "--added-weight",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="How much one added or stored human code weighs against one corpus answer [4].",
+    help="How much one added or stored human code weighs against one corpus answer [10].",
 )
 @click.option(
     "--output",
