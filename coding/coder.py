@@ -18,6 +18,7 @@ from coding.ids import COMPETITORS
 from coding.normalize import mask_phones, normalize
 from coding.parallel import CodingRun, default_processes
 from coding.resources import data_file
+from coding.results import CodedTexts
 from coding.rules import RuleCoder, RuleResult
 
 # The model names a competitor the text does not name only when it is at least this sure
@@ -116,12 +117,12 @@ class Coder:
             list(competitor_hints) if competitor_hints is not None else None,
         )
 
-    def code_raw(self, texts: list[str]) -> _Coded:
+    def code_raw(self, texts: list[str]) -> CodedTexts:
         """Code distinct texts as typed: normalised, each normalised form coded once."""
         codes, distinct = pd.factorize(pd.Series([normalize(text) for text in texts], dtype=object))
         return self.code_unique(list(distinct)).take(codes)
 
-    def code_unique(self, texts: list[str]) -> _Coded:
+    def code_unique(self, texts: list[str]) -> CodedTexts:
         """Code distinct normalised texts; the per-text work of `code`."""
         rules = [self.rules.code(text) for text in texts]
         reason_ids = self.codebook.reason_ids
@@ -146,7 +147,7 @@ class Coder:
             reason_ids[int(np.argmax(np.where(row == 1, probs, -1.0)))] if row.any() else ""
             for row, probs in zip(flags, probabilities, strict=True)
         ]
-        return _Coded(reasons, primary, competitor, confidence, needs_review & ~empty, flags)
+        return CodedTexts(reasons, primary, competitor, confidence, needs_review & ~empty, flags)
 
     def _competitors(
         self, rules: list[RuleResult], prediction: reason_model.Prediction | None, flags: np.ndarray
@@ -177,73 +178,13 @@ class Coder:
         return chosen
 
 
-# One distinct text's code: reasons, primary reason, competitor, confidence, needs review, the
-# 0/1 flag of every reason as bytes.
-_CodedRow = tuple[str, str, str, float, bool, bytes]
-
-
-@dataclass
-class _Coded:
-    """The codes of distinct texts, in their order, as `code_unique` gives them."""
-
-    reasons: list[str]
-    primary: list[str]
-    competitor: list[str]
-    confidence: np.ndarray
-    needs_review: np.ndarray
-    flags: np.ndarray
-
-    def rows(self) -> list[_CodedRow]:
-        flags = self.flags.astype(np.int8)
-        return [
-            (reasons, primary, competitor, float(confidence), bool(review), flags[row].tobytes())
-            for row, (reasons, primary, competitor, confidence, review) in enumerate(
-                zip(self.reasons, self.primary, self.competitor, self.confidence, self.needs_review, strict=True)
-            )
-        ]
-
-    @classmethod
-    def from_rows(cls, rows: Sequence[_CodedRow], reason_count: int) -> _Coded:
-        flags = np.frombuffer(b"".join(row[5] for row in rows), dtype=np.int8).reshape(len(rows), reason_count)
-        return cls(
-            [row[0] for row in rows],
-            [row[1] for row in rows],
-            [row[2] for row in rows],
-            np.array([row[3] for row in rows], dtype=float),
-            np.array([row[4] for row in rows], dtype=bool),
-            flags.astype(int),
-        )
-
-    def take(self, positions: np.ndarray) -> _Coded:
-        """The codes at `positions`, in that order."""
-        return _Coded(
-            [self.reasons[p] for p in positions],
-            [self.primary[p] for p in positions],
-            [self.competitor[p] for p in positions],
-            self.confidence[positions],
-            self.needs_review[positions],
-            self.flags[positions],
-        )
-
-    @classmethod
-    def concat(cls, parts: Sequence[_Coded]) -> _Coded:
-        return cls(
-            [value for part in parts for value in part.reasons],
-            [value for part in parts for value in part.primary],
-            [value for part in parts for value in part.competitor],
-            np.concatenate([part.confidence for part in parts]),
-            np.concatenate([part.needs_review for part in parts]),
-            np.concatenate([part.flags for part in parts]),
-        )
-
-
 @dataclass
 class PendingCodes:
     """Answers being coded; `result()` waits for their codes and lays out the table of `Coder.code`."""
 
     reason_ids: tuple[str, ...]
     # The codes of each distinct text as typed, and where each answer's text is among them.
-    coded: Callable[[], _Coded]
+    coded: Callable[[], CodedTexts]
     raw_codes: np.ndarray
     raw_unique: list[str]
     ids: list[object]

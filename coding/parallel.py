@@ -7,10 +7,8 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from coding.coder import Coder, _Coded, _CodedRow
+from coding.results import CodedRow, CodedTexts, TextCoder
 
 # Below this many new distinct texts a call is coded in this process: handing texts to a worker
 # and codes back costs more than it saves.
@@ -20,7 +18,7 @@ PARALLEL_MIN = 2000
 MEMO_LIMIT = 500_000
 WORKER_NICENESS = 10
 
-_worker_coder: Coder | None = None
+_worker_coder: TextCoder | None = None
 
 
 def default_processes() -> int:
@@ -31,7 +29,7 @@ def default_processes() -> int:
         return os.cpu_count() or 1
 
 
-def _install(coder: Coder) -> None:
+def _install(coder: TextCoder) -> None:
     global _worker_coder
     _worker_coder = coder
     if hasattr(os, "nice"):
@@ -40,7 +38,7 @@ def _install(coder: Coder) -> None:
         os.nice(WORKER_NICENESS)
 
 
-def _code_in_worker(texts: list[str]) -> _Coded:
+def _code_in_worker(texts: list[str]) -> CodedTexts:
     assert _worker_coder is not None, "the worker was started without a coder"
     return _worker_coder.code_raw(texts)
 
@@ -53,7 +51,7 @@ class CodingPool:
     pool is retired, so a run ends with the same codes, only later.
     """
 
-    def __init__(self, coder: Coder, processes: int) -> None:
+    def __init__(self, coder: TextCoder, processes: int) -> None:
         self.coder = coder
         self.processes = max(1, processes)
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -64,11 +62,11 @@ class CodingPool:
             initargs=(coder,),
         )
 
-    def submit(self, texts: list[str]) -> list[tuple[list[str], Future[_Coded] | None]]:
+    def submit(self, texts: list[str]) -> list[tuple[list[str], Future[CodedTexts] | None]]:
         """The texts in one share per worker, each handed to the pool (None: to be coded here)."""
         size = -(-len(texts) // self.processes)
         shares = [texts[start : start + size] for start in range(0, len(texts), size)]
-        submitted: list[tuple[list[str], Future[_Coded] | None]] = []
+        submitted: list[tuple[list[str], Future[CodedTexts] | None]] = []
         for share in shares:
             future = None
             if self._executor is not None:
@@ -79,10 +77,8 @@ class CodingPool:
             submitted.append((share, future))
         return submitted
 
-    def collect(self, submitted: list[tuple[list[str], Future[_Coded] | None]]) -> _Coded:
+    def collect(self, submitted: list[tuple[list[str], Future[CodedTexts] | None]]) -> CodedTexts:
         """The codes of submitted shares, in order; waits for the workers."""
-        from coding.coder import _Coded
-
         parts = []
         for share, future in submitted:
             part = None
@@ -92,7 +88,7 @@ class CodingPool:
                 except BrokenProcessPool:
                     self.close()
             parts.append(part if part is not None else self.coder.code_raw(share))
-        return _Coded.concat(parts)
+        return CodedTexts.concat(parts)
 
     def close(self) -> None:
         if self._executor is not None:
@@ -105,14 +101,14 @@ class _Batch:
 
     def __init__(self, run: CodingRun, texts: list[str]) -> None:
         self.run = run
-        self.rows: list[_CodedRow] | None = None
+        self.rows: list[CodedRow] | None = None
         self.submitted = None
         if run.pool is not None and len(texts) >= PARALLEL_MIN:
             self.submitted = run.pool.submit(texts)
         else:
             self.rows = run.coder.code_raw(texts).rows()
 
-    def row(self, index: int) -> _CodedRow:
+    def row(self, index: int) -> CodedRow:
         if self.rows is None:
             assert self.run.pool is not None and self.submitted is not None
             self.rows = self.run.pool.collect(self.submitted).rows()
@@ -127,15 +123,13 @@ class CodingRun:
     are still coding the call that brought it first.
     """
 
-    def __init__(self, coder: Coder, processes: int) -> None:
+    def __init__(self, coder: TextCoder, processes: int) -> None:
         self.coder = coder
         self.pool = CodingPool(coder, processes) if processes > 1 else None
         self.memo: dict[str, tuple[_Batch, int]] = {}
 
-    def start(self, texts: list[str]) -> Callable[[], _Coded]:
+    def start(self, texts: list[str]) -> Callable[[], CodedTexts]:
         """Begin coding distinct texts as typed; the function returned waits for and gives their codes."""
-        from coding.coder import _Coded
-
         memo = self.memo
         found = [memo.get(text) for text in texts]
         new = [text for text, where in zip(texts, found, strict=True) if where is None]
@@ -151,7 +145,7 @@ class CodingRun:
                 position += 1
             places.append(where)
         reasons = len(self.coder.codebook.reason_ids)
-        return lambda: _Coded.from_rows([owner.row(index) for owner, index in places], reasons)
+        return lambda: CodedTexts.from_rows([owner.row(index) for owner, index in places], reasons)
 
     def close(self) -> None:
         if self.pool is not None:
