@@ -136,7 +136,7 @@ class Coder:
             flags = (probabilities >= 0.5).astype(int)
             needs_review = confidence < 0.75
         else:
-            prediction = self.model.predict(reason_model.featurise(texts, rules))
+            prediction = self.model.predict(reason_model.featurise(texts, rules, reason_ids))
             probabilities, flags, confidence = prediction.probabilities, prediction.decided, prediction.confidence
             needs_review = (confidence < self.model.review_threshold) | prediction.unusual
         flags[empty] = 0

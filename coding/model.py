@@ -44,6 +44,8 @@ RULE_SCALE = 1.0
 # clause, and the stacker unites what the clauses say.
 _CLAUSE_END = re.compile(r"[。！？!?；;\n…，,、/|]+|\s+|(?<=[^\d])\.(?=\D)")
 _MIN_UNIT = 2
+# Clauses whose probabilities a process keeps (about 150 bytes each with their key).
+CLAUSE_MEMO = 300_000
 # An operator's name in the text the classifiers read: its role, never which operator it is,
 # so that "联通" in a complaint about 联通 teaches nothing about switching to 联通.
 _OPERATOR_TOKENS = {CHOSEN: " 换网商 ", PROVIDER: " 本网商 ", DENIED: " 否网商 "}
@@ -105,22 +107,24 @@ def feature_text(text: str, rules: RuleResult) -> str:
 
 def rule_features(results: Sequence[RuleResult], reason_ids: Sequence[str]) -> np.ndarray:
     """Three 0/1 columns per reason (asserted, weak, negated), then how operators are named."""
-    rows = np.zeros((len(results), 3 * len(reason_ids) + 5), dtype=np.float64)
-    for row, result in enumerate(results):
-        for column, reason in enumerate(reason_ids):
-            signal = result.signals.get(reason, 0.0)
-            if signal == ASSERTED:
-                rows[row, 3 * column] = 1.0
-            elif signal == WEAK:
-                rows[row, 3 * column + 1] = 1.0
-            elif signal == NEGATED:
-                rows[row, 3 * column + 2] = 1.0
-        base = 3 * len(reason_ids)
-        rows[row, base] = float(result.switched)
-        rows[row, base + 1] = float(result.provider_named)
-        rows[row, base + 2] = float(result.competitor not in ("unknown", "none"))
-        rows[row, base + 3] = float(result.stopped_using)
-        rows[row, base + 4] = float(result.competitor_denied)
+    count, width = len(results), 3 * len(reason_ids)
+    rows = np.zeros((count, width + 5), dtype=np.float64)
+    if count == 0:
+        return rows
+    values = np.array([[result.signals.get(reason, 0.0) for reason in reason_ids] for result in results])
+    rows[:, 0:width:3] = values == ASSERTED
+    rows[:, 1:width:3] = values == WEAK
+    rows[:, 2:width:3] = values == NEGATED
+    rows[:, width:] = [
+        (
+            result.switched,
+            result.provider_named,
+            result.competitor not in ("unknown", "none"),
+            result.stopped_using,
+            result.competitor_denied,
+        )
+        for result in results
+    ]
     return rows
 
 
@@ -131,20 +135,25 @@ class Featurised:
     texts: list[str]
     rules: list[RuleResult]
     tokens: list[list[str]]
-    # Clauses of answers with two or more clauses, and the answer each belongs to.
+    signals: np.ndarray  # rule_features of the answers
+    # The distinct clauses of answers with two or more clauses (a clause met again, with the same
+    # rule signals, is read once), and for every clause met, the answer it belongs to and which
+    # of the distinct clauses it is.
     unit_texts: list[str]
     unit_rules: list[RuleResult]
     unit_tokens: list[list[str]]
+    unit_signals: np.ndarray
     unit_owner: np.ndarray
+    unit_of: np.ndarray
 
 
-def featurise(texts: Sequence[str], rules: Sequence[RuleResult]) -> Featurised:
+def featurise(texts: Sequence[str], rules: Sequence[RuleResult], reason_ids: Sequence[str]) -> Featurised:
     """Rule results, operator roles and words for every answer and every clause of those with
     several. A clause's rule signals are those of the answer's mentions inside it, read with the
     whole answer around them (a contrast in the next clause, a complaint platform's header)."""
     masked = [feature_text(text, result) for text, result in zip(texts, rules, strict=True)]
-    unit_texts: list[str] = []
-    unit_rules: list[RuleResult] = []
+    met_texts: list[str] = []
+    met_rules: list[RuleResult] = []
     owners: list[int] = []
     for index, (text, result) in enumerate(zip(texts, rules, strict=True)):
         spans = clause_spans(text)
@@ -152,17 +161,28 @@ def featurise(texts: Sequence[str], rules: Sequence[RuleResult]) -> Featurised:
             continue
         for start, end in spans:
             inside = result.within(start, end)
-            unit_texts.append(feature_text(text[start:end], inside))
-            unit_rules.append(inside)
+            met_texts.append(feature_text(text[start:end], inside))
+            met_rules.append(inside)
             owners.append(index)
+    met_signals = rule_features(met_rules, reason_ids)
+    first: dict[tuple[str, bytes], int] = {}
+    unit_of = np.array(
+        [first.setdefault((t, row.tobytes()), len(first)) for t, row in zip(met_texts, met_signals, strict=True)],
+        dtype=np.int64,
+    )
+    distinct = np.unique(unit_of, return_index=True)[1]  # where each distinct clause is first met
+    unit_texts = [met_texts[place] for place in distinct]
     return Featurised(
         masked,
         list(rules),
         [segment(text) for text in masked],
+        rule_features(rules, reason_ids),
         unit_texts,
-        unit_rules,
+        [met_rules[place] for place in distinct],
         [segment(text) for text in unit_texts],
+        met_signals[distinct] if len(distinct) else met_signals,
         np.array(owners, dtype=np.int64),
+        unit_of,
     )
 
 
@@ -245,12 +265,12 @@ class ReasonModel:
     def version(self) -> str:
         return str(self.info.get("version", "unversioned"))
 
-    def matrix(self, texts: Sequence[str], tokens: Sequence[list[str]], rules: Sequence[RuleResult]) -> sp.csr_matrix:
+    def matrix(self, texts: Sequence[str], tokens: Sequence[list[str]], signals: np.ndarray) -> sp.csr_matrix:
         return sp.hstack(
             [
                 self.word_vectorizer.transform(tokens),
                 self.char_vectorizer.transform(texts),
-                sp.csr_matrix(RULE_SCALE * rule_features(rules, self.reason_ids)),
+                sp.csr_matrix(RULE_SCALE * signals),
             ],
             format="csr",
         )
@@ -261,14 +281,37 @@ class ReasonModel:
         """Per answer: the probabilities of the whole text and the best of its clauses."""
         model = self.base
         if whole_matrix is None:
-            whole_matrix = self.matrix(data.texts, data.tokens, data.rules)
+            whole_matrix = self.matrix(data.texts, data.tokens, data.signals)
         whole = model.probabilities(whole_matrix)
         best = whole.copy()
         if len(data.unit_texts):
-            units = model.probabilities(self.matrix(data.unit_texts, data.unit_tokens, data.unit_rules))
+            units = self._clause_probabilities(data)[data.unit_of]
             for reason in range(units.shape[1]):
                 np.maximum.at(best[:, reason], data.unit_owner, units[:, reason])
         return whole, best
+
+    def _clause_probabilities(self, data: Featurised) -> np.ndarray:
+        """The base probabilities of the batch's distinct clauses. Clauses recur across answers
+        ("太贵了", "网速慢") far more than answers do, so each is computed once per process and kept,
+        up to CLAUSE_MEMO clauses; a clause's probabilities depend only on its text and signals."""
+        memo = self.__dict__.setdefault("_clause_memo", {})
+        keys = [(text, signals.tobytes()) for text, signals in zip(data.unit_texts, data.unit_signals, strict=True)]
+        new = [place for place, key in enumerate(keys) if key not in memo]
+        if new:
+            computed = self.base.probabilities(
+                self.matrix(
+                    [data.unit_texts[p] for p in new], [data.unit_tokens[p] for p in new], data.unit_signals[new]
+                )
+            )
+            if len(memo) + len(new) > CLAUSE_MEMO:
+                memo.clear()
+            for place, row in zip(new, computed, strict=True):
+                memo[keys[place]] = row
+        return np.array([memo[key] for key in keys])
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The memo of one process's clauses is not part of the model.
+        return {key: value for key, value in self.__dict__.items() if key != "_clause_memo"}
 
     def united(self, whole: np.ndarray, best: np.ndarray, data: Featurised) -> np.ndarray:
         """The stacker: one probability per reason from the whole text, its best clause, the rules."""
@@ -314,7 +357,7 @@ class ReasonModel:
             ]
         )
         hedged = np.array([sum(1 for s in result.signals.values() if s in (WEAK, NEGATED)) for result in data.rules])
-        asserted = rule_features(data.rules, reason_ids)[:, 0 : 3 * len(reason_ids) : 3]
+        asserted = data.signals[:, 0 : 3 * len(reason_ids) : 3]
         missed = np.sum((asserted == 1) & (decided == 0), axis=1)  # a cue the model overruled
         unsupported = np.sum((asserted == 0) & (decided == 1), axis=1)  # a reason with no cue
         logit_margin = np.min(np.abs(_logit(probabilities) - _logit(cut)), axis=1)
@@ -351,7 +394,7 @@ class ReasonModel:
         if rows == 0:
             empty = np.zeros((0, len(self.reason_ids)))
             return Prediction(empty, empty.astype(int), np.zeros(0), np.zeros(0, bool), [], np.zeros((0, 0)))
-        whole_matrix = self.matrix(data.texts, data.tokens, data.rules)
+        whole_matrix = self.matrix(data.texts, data.tokens, data.signals)
         whole, best = self.base_probabilities(data, whole_matrix)
         probabilities = self.united(whole, best, data)
         decided = self.decide(probabilities, data.rules)
@@ -422,17 +465,19 @@ def fit(
     say = progress or (lambda message: None)
     reason_ids = codebook.reason_ids
     say(f"reading {len(data.texts):,} answers")
-    features = featurise(data.texts, [code_rules(text) for text in data.texts])
+    features = featurise(data.texts, [code_rules(text) for text in data.texts], reason_ids)
     word_vectorizer = TfidfVectorizer(analyzer=_tokens, sublinear_tf=True, min_df=1, lowercase=False)
     char_vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, sublinear_tf=True, min_df=2)
-    word_vectorizer.fit(features.tokens + features.unit_tokens)
-    char_vectorizer.fit(features.texts + features.unit_texts)
+    # Fitted on every clause met, repeats included: the weights do not depend on how a batch of
+    # clauses is read.
+    word_vectorizer.fit(features.tokens + [features.unit_tokens[i] for i in features.unit_of])
+    char_vectorizer.fit(features.texts + [features.unit_texts[i] for i in features.unit_of])
     empty = LinearReasons(np.zeros((0, len(reason_ids))), np.zeros(len(reason_ids)))
     model = ReasonModel(reason_ids, word_vectorizer, char_vectorizer, empty)
     targets = np.array([[reason in labels for reason in reason_ids] for labels in data.reasons], dtype=int)
     weights = np.asarray(data.weights, dtype=float)
-    whole_matrix = model.matrix(features.texts, features.tokens, features.rules)
-    unit_matrix = model.matrix(features.unit_texts, features.unit_tokens, features.unit_rules)
+    whole_matrix = model.matrix(features.texts, features.tokens, features.signals)
+    unit_matrix = model.matrix(features.unit_texts, features.unit_tokens, features.unit_signals)
 
     rows = len(data.texts)
     out_whole = np.full(targets.shape, 0.5)
@@ -453,7 +498,7 @@ def fit(
             if in_fold.any():
                 position = {row: place for place, row in enumerate(held_out)}
                 owners = np.array([position[row] for row in features.unit_owner[in_fold]])
-                units = fold_model.probabilities(unit_matrix[np.nonzero(in_fold)[0]])
+                units = fold_model.probabilities(unit_matrix[features.unit_of[np.nonzero(in_fold)[0]]])
                 for reason in range(units.shape[1]):
                     np.maximum.at(best[:, reason], owners, units[:, reason])
             out_best[held_out] = best
@@ -534,7 +579,7 @@ def stack_inputs(whole: np.ndarray, best: np.ndarray, data: Featurised, reason_i
     several = np.zeros(len(data.texts))
     if len(data.unit_owner):
         several[np.unique(data.unit_owner)] = 1.0
-    signals = rule_features(data.rules, reason_ids)
+    signals = data.signals
     return [
         np.column_stack(
             [

@@ -28,7 +28,7 @@ def uncertainty(coder: Coder, texts: Sequence[str]) -> np.ndarray:
         return np.zeros(len(normalised))
     model = coder.model
     rules = [coder.rules.code(text) for text in normalised]
-    prediction = model.predict(featurise(normalised, rules))
+    prediction = model.predict(featurise(normalised, rules, model.reason_ids))
     cut = model.thresholds if model.thresholds.size else np.full(len(model.reason_ids), 0.5)
     # Move each cut-off to 0.5 in logit space, so that entropy peaks where the decision flips.
     logits = np.log(np.clip(prediction.probabilities, 1e-6, 1 - 1e-6) / np.clip(1 - prediction.probabilities, 1e-6, 1))

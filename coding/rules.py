@@ -95,6 +95,19 @@ class RuleCoder:
         cues = sorted(codebook.contrast_cues, key=len, reverse=True)
         self._contrast = re.compile("|".join(re.escape(cue) for cue in cues)) if cues else None
         self._keywords = _KeywordIndex([reason.keywords for reason in codebook.reasons])
+        # One search tells whether any of a reason's patterns, or any operator's name, can occur
+        # at all: most answers then skip the patterns one by one (the codes are the same).
+        self._any_pattern = [_union([p.pattern for p in reason.patterns]) for reason in codebook.reasons]
+        aliases = [re.escape(alias) for competitor in codebook.competitors for alias in competitor.aliases]
+        self._any_alias = _union(aliases) if aliases else None
+        book = codebook
+        self._negation_before = _words_union(book.negation_before)
+        self._negation_after = _words_union(book.negation_after)
+        # "after.startswith(word)" is "word in after[:8]" for every word of at most 8 characters.
+        self._long_negation_after = tuple(word for word in book.negation_after if len(word) > 8)
+        self._telecom_again = _words_union(book.telecom_again)
+        self._no_broadband = _words_union(book.no_broadband)
+        self._stopped_using = _words_union(book.stopped_using)
 
     def clauses(self, text: str) -> list[tuple[int, int, bool]]:
         """(start, end, followed_by_contrast) for each clause of `text`."""
@@ -128,8 +141,9 @@ class RuleCoder:
         signals = dict.fromkeys(self.codebook.reason_ids, 0.0)
         mentions: list[Mention] = []
         present = self._keywords.present(lowered)
-        for reason, keywords in zip(self.codebook.reasons, present, strict=True):
-            for start, end, cue in self._find(lowered, keywords, reason.patterns):
+        for reason, keywords, any_pattern in zip(self.codebook.reasons, present, self._any_pattern, strict=True):
+            patterns = reason.patterns if any_pattern is None or any_pattern.search(lowered) else ()
+            for start, end, cue in self._find(lowered, keywords, patterns):
                 clause = _clause_of(clauses, start)
                 strength = self._strength(lowered, start, end, clause, cue)
                 mentions.append(Mention(reason.id, start, end, strength, cue))
@@ -145,7 +159,7 @@ class RuleCoder:
         ):
             # An answer that only says where the customer went: the switch itself is the reason.
             signals["other_network"] = ASSERTED
-        stopped = competitor == "unknown" and not denied and any(cue in lowered for cue in self.codebook.stopped_using)
+        stopped = competitor == "unknown" and not denied and _occurs(self._stopped_using, lowered)
         return RuleResult(signals, tuple(mentions), competitor, spans, denied, stopped, tuple(operators))
 
     @staticmethod
@@ -172,12 +186,12 @@ class RuleCoder:
     def _strength(self, text: str, start: int, end: int, clause: tuple[int, int, bool], cue: str) -> float:
         clause_start, clause_end, weakened = clause
         window = text[max(clause_start, start - self.codebook.negation_window) : start]
-        if any(negator in window for negator in self.codebook.negation_before):
+        if _occurs(self._negation_before, window):
             return NEGATED
         if _NEGATED_TAIL.search(cue):
             return NEGATED
         after = text[end:clause_end]
-        if any(after.startswith(word) or word in after[:8] for word in self.codebook.negation_after):
+        if _occurs(self._negation_after, after[:8]) or any(after.startswith(w) for w in self._long_negation_after):
             return NEGATED
         return WEAK if weakened else ASSERTED
 
@@ -194,7 +208,8 @@ class RuleCoder:
         operators: list[tuple[int, int, str]] = []
         self._operator_at: dict[tuple[int, int], str] = {}
         taken: list[tuple[int, int]] = []
-        for competitor in book.competitors:
+        named_at_all = self._any_alias is None or self._any_alias.search(text) is not None
+        for competitor in book.competitors if named_at_all else ():
             for alias in competitor.aliases:
                 position = text.find(alias)
                 while position != -1:
@@ -216,10 +231,10 @@ class RuleCoder:
             best = max(scores.values())
             leaders = [cid for cid, score in scores.items() if score == best]
             return (leaders[0] if len(leaders) == 1 else "unknown"), operators
-        if signals.get("reinstall", 0) > 0 or any(cue in text for cue in book.telecom_again):
+        if signals.get("reinstall", 0) > 0 or _occurs(self._telecom_again, text):
             return "china_telecom", operators
         # A customer who moved may well have broadband at the new address: "用不上" says nothing then.
-        if signals.get("relocation", 0) <= 0 and any(cue in text for cue in book.no_broadband):
+        if signals.get("relocation", 0) <= 0 and _occurs(self._no_broadband, text):
             return "none", operators
         return "unknown", operators
 
@@ -305,6 +320,26 @@ class _KeywordIndex:
         for reason, _order, keyword in sorted(found):
             per_reason[reason].append(keyword)
         return [tuple(keywords) for keywords in per_reason]
+
+
+def _words_union(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One expression found wherever one of the words is (None for no words)."""
+    return re.compile("|".join(re.escape(word) for word in words)) if words else None
+
+
+def _occurs(words: re.Pattern[str] | None, text: str) -> bool:
+    return words is not None and words.search(text) is not None
+
+
+def _union(patterns: list[str]) -> re.Pattern[str] | None:
+    """One expression matching wherever any of `patterns` does; None when there are none or they
+    cannot be joined (a back reference), in which case each is tried on its own."""
+    if not patterns:
+        return None
+    try:
+        return re.compile("|".join(f"(?:{pattern})" for pattern in patterns), re.IGNORECASE)
+    except re.error:
+        return None
 
 
 def _clause_of(clauses: list[tuple[int, int, bool]], position: int) -> tuple[int, int, bool]:
