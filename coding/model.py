@@ -44,8 +44,6 @@ RULE_SCALE = 1.0
 # clause, and the stacker unites what the clauses say.
 _CLAUSE_END = re.compile(r"[。！？!?；;\n…，,、/|]+|\s+|(?<=[^\d])\.(?=\D)")
 _MIN_UNIT = 2
-# Clauses whose probabilities a process keeps (about 150 bytes each with their key).
-CLAUSE_MEMO = 300_000
 # An operator's name in the text the classifiers read: its role, never which operator it is,
 # so that "联通" in a complaint about 联通 teaches nothing about switching to 联通.
 _OPERATOR_TOKENS = {CHOSEN: " 换网商 ", PROVIDER: " 本网商 ", DENIED: " 否网商 "}
@@ -285,33 +283,11 @@ class ReasonModel:
         whole = model.probabilities(whole_matrix)
         best = whole.copy()
         if len(data.unit_texts):
-            units = self._clause_probabilities(data)[data.unit_of]
+            distinct = model.probabilities(self.matrix(data.unit_texts, data.unit_tokens, data.unit_signals))
+            units = distinct[data.unit_of]
             for reason in range(units.shape[1]):
                 np.maximum.at(best[:, reason], data.unit_owner, units[:, reason])
         return whole, best
-
-    def _clause_probabilities(self, data: Featurised) -> np.ndarray:
-        """The base probabilities of the batch's distinct clauses. Clauses recur across answers
-        ("太贵了", "网速慢") far more than answers do, so each is computed once per process and kept,
-        up to CLAUSE_MEMO clauses; a clause's probabilities depend only on its text and signals."""
-        memo = self.__dict__.setdefault("_clause_memo", {})
-        keys = [(text, signals.tobytes()) for text, signals in zip(data.unit_texts, data.unit_signals, strict=True)]
-        new = [place for place, key in enumerate(keys) if key not in memo]
-        if new:
-            computed = self.base.probabilities(
-                self.matrix(
-                    [data.unit_texts[p] for p in new], [data.unit_tokens[p] for p in new], data.unit_signals[new]
-                )
-            )
-            if len(memo) + len(new) > CLAUSE_MEMO:
-                memo.clear()
-            for place, row in zip(new, computed, strict=True):
-                memo[keys[place]] = row
-        return np.array([memo[key] for key in keys])
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The memo of one process's clauses is not part of the model.
-        return {key: value for key, value in self.__dict__.items() if key != "_clause_memo"}
 
     def united(self, whole: np.ndarray, best: np.ndarray, data: Featurised) -> np.ndarray:
         """The stacker: one probability per reason from the whole text, its best clause, the rules."""
